@@ -1,1 +1,25 @@
-//! placeholder
+//! pvm's portable bytecode: the instruction set, the in-memory [`Program`], and the
+//! `.pbc` file format that carries it between `pvm compile` and `pvm run`.
+//!
+//! This crate is the only thing the compiler and the runtime share. It knows
+//! nothing about values, the heap or execution, so the compiler never depends on
+//! the interpreter, and the runtime never needs the front end.
+
+mod decode;
+mod disasm;
+mod encode;
+pub mod isa;
+mod program;
+
+pub use decode::{decode, DecodeError};
+pub use disasm::disassemble;
+pub use encode::encode;
+pub use isa::{Instr, Operand, OperandKind, MAX_ARITY, MAX_REGISTERS, MAX_UPVALUES};
+pub use program::{Constant, Function, LineEntry, Program, ProgramBuilder, UpvalueDesc};
+
+/// The first four bytes of every `.pbc` file.
+pub const MAGIC: [u8; 4] = *b"PVMB";
+
+/// The format version this build reads and writes. Any change to the encoding,
+/// the instruction set or the meaning of an instruction bumps it.
+pub const FORMAT_VERSION: u32 = 1;

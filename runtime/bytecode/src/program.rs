@@ -1,0 +1,167 @@
+//! The in-memory form of a compiled program: what the compiler builds, the
+//! `.pbc` encoder writes, the decoder reads back, and the runtime loads.
+//!
+//! A program is one flat unit, like a jar: a constant pool shared by every
+//! function, a table of global slots, the function prototypes, and the index of
+//! the entry function. Everything refers to everything else by index, so the
+//! structure has no pointers and encodes byte-for-byte deterministically.
+
+use crate::isa::Instr;
+use std::collections::HashMap;
+
+/// A constant-pool entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    Number(f64),
+    String(String),
+}
+
+/// How a closure obtains one of its upvalues when it is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpvalueDesc {
+    /// True: capture register `index` of the enclosing frame. False: share the
+    /// enclosing closure's upvalue number `index`.
+    pub is_local: bool,
+    pub index: u16,
+}
+
+/// The source position of the instructions from `pc` up to the next entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineEntry {
+    pub pc: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A function prototype: code plus what the runtime needs to call it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// String constant holding the function's name (`script` for top-level code).
+    pub name: u32,
+    /// Index into [`Program::files`] of the source file the function came from.
+    pub file: u32,
+    pub arity: u8,
+    /// Registers the function uses, R0 included; at most [`crate::MAX_REGISTERS`].
+    pub num_regs: u16,
+    pub upvalues: Vec<UpvalueDesc>,
+    pub code: Vec<Instr>,
+    /// Sorted by `pc`, first entry at pc 0 when code is non-empty.
+    pub lines: Vec<LineEntry>,
+}
+
+impl Function {
+    /// The source position of instruction `pc`, if the line table covers it.
+    pub fn position(&self, pc: usize) -> Option<(u32, u32)> {
+        let after = self.lines.partition_point(|entry| entry.pc as usize <= pc);
+        let entry = self.lines.get(after.checked_sub(1)?)?;
+        Some((entry.line, entry.column))
+    }
+}
+
+/// A whole program.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Program {
+    /// Source file names, relative to the entry file's folder.
+    pub files: Vec<String>,
+    pub constants: Vec<Constant>,
+    /// For each global slot, the string constant holding its name.
+    pub globals: Vec<u32>,
+    pub functions: Vec<Function>,
+    /// Index into `functions` of the top-level code that runs first.
+    pub entry: u32,
+}
+
+impl Program {
+    /// The text of string constant `index`, if it is one.
+    pub fn string(&self, index: u32) -> Option<&str> {
+        match self.constants.get(index as usize)? {
+            Constant::String(text) => Some(text),
+            Constant::Number(_) => None,
+        }
+    }
+}
+
+/// Helps a compiler fill a [`Program`]: deduplicates constants and global names so
+/// that identical sources give identical pools.
+#[derive(Debug, Default)]
+pub struct ProgramBuilder {
+    program: Program,
+    numbers: HashMap<u64, u32>,
+    strings: HashMap<String, u32>,
+    global_slots: HashMap<u32, u32>,
+    file_indices: HashMap<String, u32>,
+}
+
+impl ProgramBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The constant index of number `value`, added if new (deduplicated by bits,
+    /// so `0` and `-0` stay distinct).
+    pub fn number(&mut self, value: f64) -> u32 {
+        let constants = &mut self.program.constants;
+        *self.numbers.entry(value.to_bits()).or_insert_with(|| {
+            constants.push(Constant::Number(value));
+            (constants.len() - 1) as u32
+        })
+    }
+
+    /// The constant index of string `text`, added if new.
+    pub fn string(&mut self, text: &str) -> u32 {
+        if let Some(&index) = self.strings.get(text) {
+            return index;
+        }
+        self.program
+            .constants
+            .push(Constant::String(text.to_owned()));
+        let index = (self.program.constants.len() - 1) as u32;
+        self.strings.insert(text.to_owned(), index);
+        index
+    }
+
+    /// The global slot named `name`, added if new.
+    pub fn global(&mut self, name: &str) -> u32 {
+        let name_index = self.string(name);
+        let globals = &mut self.program.globals;
+        *self.global_slots.entry(name_index).or_insert_with(|| {
+            globals.push(name_index);
+            (globals.len() - 1) as u32
+        })
+    }
+
+    /// The index of source file `name`, added if new.
+    pub fn file(&mut self, name: &str) -> u32 {
+        let files = &mut self.program.files;
+        *self.file_indices.entry(name.to_owned()).or_insert_with(|| {
+            files.push(name.to_owned());
+            (files.len() - 1) as u32
+        })
+    }
+
+    /// Reserves a function index, so that a function can refer to prototypes that
+    /// are finished later (nested functions finish before their parent).
+    pub fn reserve_function(&mut self) -> u32 {
+        self.program.functions.push(Function {
+            name: 0,
+            file: 0,
+            arity: 0,
+            num_regs: 1,
+            upvalues: Vec::new(),
+            code: Vec::new(),
+            lines: Vec::new(),
+        });
+        (self.program.functions.len() - 1) as u32
+    }
+
+    /// Stores a finished function at an index from [`Self::reserve_function`].
+    pub fn set_function(&mut self, index: u32, function: Function) {
+        self.program.functions[index as usize] = function;
+    }
+
+    /// Finishes the program with `entry` as its top-level function.
+    pub fn finish(mut self, entry: u32) -> Program {
+        self.program.entry = entry;
+        self.program
+    }
+}
