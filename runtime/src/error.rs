@@ -1,0 +1,75 @@
+//! The runtime's error types: loading (decode + verify) and execution.
+
+use std::fmt;
+
+/// Why a program could not be loaded. Always names a byte offset in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte offset {offset}: {problem}")]
+pub struct LoadError {
+    pub offset: usize,
+    pub problem: String,
+}
+
+impl From<pvm_bytecode::DecodeError> for LoadError {
+    fn from(error: pvm_bytecode::DecodeError) -> Self {
+        LoadError {
+            offset: error.offset,
+            problem: error.problem,
+        }
+    }
+}
+
+/// One line of a stack trace: the function and where it was executing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceLine {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// What stopped a running program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeErrorKind {
+    /// An error the program caused (wrong types, undefined names, stack overflow…).
+    Error,
+    /// The instruction budget ran out (tests and fuzzing); programs cannot catch it.
+    BudgetExhausted,
+    /// Standard output could not be written (for example a closed pipe).
+    Output(std::io::ErrorKind),
+}
+
+/// A runtime error with the stack trace at the point it was raised, innermost
+/// frame first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeError {
+    pub kind: RuntimeErrorKind,
+    pub message: String,
+    pub trace: Vec<TraceLine>,
+}
+
+impl fmt::Display for RuntimeError {
+    /// First line `file:line:column: runtime error: MESSAGE`, then one
+    /// `  at FUNCTION (file:line)` line per frame.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.trace.first() {
+            Some(top) => write!(
+                f,
+                "{}:{}:{}: runtime error: {}",
+                top.file, top.line, top.column, self.message
+            )?,
+            None => write!(f, "runtime error: {}", self.message)?,
+        }
+        for line in &self.trace {
+            write!(f, "\n  at {} ({}:{})", line.function, line.file, line.line)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// An error raised by a native function; the VM adds the stack trace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NativeError(pub String);

@@ -1,0 +1,571 @@
+//! The dispatch loop: one `match` arm per instruction, registers addressed
+//! straight off the cached frame base.
+//!
+//! The loop keeps the top frame's closure, code pointer, pc and register base in
+//! locals and writes the pc back to the frame only when something may look at it
+//! (a call, an error, a collection via a native). Everything it indexes was
+//! proven in range by the verifier, which is why the accesses are unchecked.
+
+use crate::error::RuntimeErrorKind;
+use crate::heap::TABLE_ENTRY_BYTES;
+use crate::object::*;
+use crate::value::Value;
+use crate::vm::{Frame, Vm, UNDEFINED};
+use crate::RuntimeError;
+use pvm_bytecode::Instr;
+
+/// What a call instruction did.
+enum Called {
+    /// A new frame is on top; the loop must switch to it.
+    Frame,
+    /// A native ran or an instance was built; its result is in the callee register.
+    Done,
+}
+
+impl Vm {
+    /// Runs from the top frame until the frame stack shrinks to `stop_depth`, and
+    /// returns the value the last frame returned.
+    pub(crate) fn execute(&mut self, stop_depth: usize) -> Result<Value, RuntimeError> {
+        let mut closure: *mut ObjClosure;
+        let mut code: *const Instr;
+        let mut pc: *const Instr;
+        let mut base: *mut Value;
+
+        // SAFETY: (for the whole loop) the verifier proved every register operand below the
+        // running function's `num_regs`, every constant/global/upvalue/prototype
+        // index in range and every jump target inside the function, and frames are
+        // only pushed when `base + num_regs` fits in the stack. Object pointers come
+        // from values whose kind was checked just before the cast, and objects are
+        // only freed by a collection, which keeps everything reachable from the
+        // registers, frames and globals the loop uses.
+        unsafe {
+            macro_rules! load_frame {
+                () => {{
+                    let frame = *self.frames.last().expect("execute runs with a frame");
+                    closure = frame.closure;
+                    code = (*(*closure).proto).code.as_ptr();
+                    pc = code.add(frame.pc);
+                    base = self.stack.slot(frame.base);
+                }};
+            }
+            macro_rules! save_pc {
+                () => {{
+                    let offset = pc.offset_from(code) as usize;
+                    self.frames
+                        .last_mut()
+                        .expect("execute runs with a frame")
+                        .pc = offset;
+                }};
+            }
+            macro_rules! reg {
+                ($r:expr) => {
+                    *base.add($r as usize)
+                };
+            }
+            macro_rules! throw {
+                ($($arg:tt)*) => {{
+                    save_pc!();
+                    return Err(self.error(format!($($arg)*)));
+                }};
+            }
+            macro_rules! spend_budget {
+                () => {{
+                    if self.budget == 0 {
+                        save_pc!();
+                        return Err(self.error_of_kind(
+                            RuntimeErrorKind::BudgetExhausted,
+                            "Instruction budget exhausted.".into(),
+                        ));
+                    }
+                    self.budget -= 1;
+                }};
+            }
+            macro_rules! arith {
+                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                    let (x, y) = (reg!($a), reg!($b));
+                    if x.is_number() && y.is_number() {
+                        reg!($dst) = Value::from_arith(x.as_number() $op y.as_number());
+                    } else {
+                        throw!("Operands must be numbers.");
+                    }
+                }};
+            }
+            macro_rules! compare {
+                ($dst:expr, $a:expr, $b:expr, $op:tt) => {{
+                    let (x, y) = (reg!($a), reg!($b));
+                    if x.is_number() && y.is_number() {
+                        reg!($dst) = Value::bool(x.as_number() $op y.as_number());
+                    } else {
+                        throw!("Operands must be numbers.");
+                    }
+                }};
+            }
+            macro_rules! call_outcome {
+                ($result:expr) => {{
+                    match $result {
+                        Ok(Called::Frame) => load_frame!(),
+                        Ok(Called::Done) => {}
+                        Err(error) => return Err(error),
+                    }
+                }};
+            }
+
+            load_frame!();
+            loop {
+                let instr = *pc;
+                pc = pc.add(1);
+                match instr {
+                    Instr::Move { dst, src } => reg!(dst) = reg!(src),
+
+                    Instr::LoadConst { dst, k } => {
+                        reg!(dst) = *self.constants.get_unchecked(k as usize)
+                    }
+
+                    Instr::LoadNil { dst } => reg!(dst) = Value::NIL,
+
+                    Instr::LoadTrue { dst } => reg!(dst) = Value::TRUE,
+
+                    Instr::LoadFalse { dst } => reg!(dst) = Value::FALSE,
+
+                    Instr::LoadInt { dst, value } => {
+                        reg!(dst) = Value::from_arith(f64::from(value))
+                    }
+
+                    Instr::GetGlobal { dst, slot } => {
+                        let value = *self.globals.get_unchecked(slot as usize);
+                        if value == UNDEFINED {
+                            throw!("Undefined variable '{}'.", self.global_name(slot));
+                        }
+                        reg!(dst) = value;
+                    }
+
+                    Instr::SetGlobal { src, slot } => {
+                        let global = self.globals.get_unchecked_mut(slot as usize);
+                        if *global == UNDEFINED {
+                            throw!("Undefined variable '{}'.", self.global_name(slot));
+                        }
+                        *global = reg!(src);
+                    }
+
+                    Instr::DefineGlobal { src, slot } => {
+                        *self.globals.get_unchecked_mut(slot as usize) = reg!(src)
+                    }
+
+                    Instr::GetUpval { dst, idx } => {
+                        let upvalue = *(&*closure).upvalues.get_unchecked(idx as usize);
+                        reg!(dst) = *(*upvalue).location;
+                    }
+
+                    Instr::SetUpval { src, idx } => {
+                        let upvalue = *(&*closure).upvalues.get_unchecked(idx as usize);
+                        *(*upvalue).location = reg!(src);
+                    }
+
+                    Instr::CloseUpvals { from } => self.close_upvalues(base.add(from as usize)),
+
+                    Instr::Add { dst, a, b } => {
+                        let (x, y) = (reg!(a), reg!(b));
+                        if x.is_number() && y.is_number() {
+                            reg!(dst) = Value::from_arith(x.as_number() + y.as_number());
+                        } else if x.object_kind() == Some(ObjKind::String)
+                            && y.object_kind() == Some(ObjKind::String)
+                        {
+                            save_pc!();
+                            reg!(dst) = self.concatenate(x, y);
+                        } else {
+                            throw!("Operands must be two numbers or two strings.");
+                        }
+                    }
+
+                    Instr::Sub { dst, a, b } => arith!(dst, a, b, -),
+
+                    Instr::Mul { dst, a, b } => arith!(dst, a, b, *),
+
+                    Instr::Div { dst, a, b } => arith!(dst, a, b, /),
+
+                    Instr::Neg { dst, src } => {
+                        let x = reg!(src);
+                        if !x.is_number() {
+                            throw!("Operand must be a number.");
+                        }
+                        reg!(dst) = Value::from_arith(-x.as_number());
+                    }
+
+                    Instr::Not { dst, src } => reg!(dst) = Value::bool(reg!(src).is_falsey()),
+
+                    Instr::Eq { dst, a, b } => reg!(dst) = Value::bool(reg!(a).equals(reg!(b))),
+
+                    Instr::Ne { dst, a, b } => reg!(dst) = Value::bool(!reg!(a).equals(reg!(b))),
+
+                    Instr::Lt { dst, a, b } => compare!(dst, a, b, <),
+
+                    Instr::Le { dst, a, b } => compare!(dst, a, b, <=),
+
+                    Instr::Gt { dst, a, b } => compare!(dst, a, b, >),
+
+                    Instr::Ge { dst, a, b } => compare!(dst, a, b, >=),
+
+                    Instr::Jump { offset } => {
+                        if offset < 0 {
+                            spend_budget!();
+                        }
+                        pc = pc.offset(offset as isize);
+                    }
+
+                    Instr::JumpIfFalse { cond, offset } => {
+                        if reg!(cond).is_falsey() {
+                            if offset < 0 {
+                                spend_budget!();
+                            }
+                            pc = pc.offset(offset as isize);
+                        }
+                    }
+
+                    Instr::JumpIfTrue { cond, offset } => {
+                        if !reg!(cond).is_falsey() {
+                            if offset < 0 {
+                                spend_budget!();
+                            }
+                            pc = pc.offset(offset as isize);
+                        }
+                    }
+
+                    Instr::Call { a, argc } => {
+                        spend_budget!();
+                        save_pc!();
+                        let callee_slot = self.stack.index_of(base.add(a as usize));
+                        call_outcome!(self.call_value(callee_slot, argc));
+                    }
+
+                    Instr::Invoke { a, argc, name } => {
+                        spend_budget!();
+                        save_pc!();
+                        let callee_slot = self.stack.index_of(base.add(a as usize));
+                        let name = self.constant_string(name);
+                        call_outcome!(self.invoke(callee_slot, argc, name));
+                    }
+
+                    Instr::SuperInvoke { a, argc, sup, name } => {
+                        spend_budget!();
+                        save_pc!();
+                        let class = reg!(sup);
+                        if class.object_kind() != Some(ObjKind::Class) {
+                            throw!("Superclass must be a class.");
+                        }
+                        let class = class.as_object() as *mut ObjClass;
+                        let name = self.constant_string(name);
+                        let callee_slot = self.stack.index_of(base.add(a as usize));
+                        call_outcome!(self.invoke_from_class(class, callee_slot, argc, name));
+                    }
+
+                    Instr::Return { src } => {
+                        let result = reg!(src);
+                        self.close_upvalues(base);
+                        let finished = self.frames.pop().expect("a frame is running");
+                        // The callee's window began at the caller's callee register,
+                        // so R0 of the finished frame is where the result belongs.
+                        *self.stack.slot(finished.base) = result;
+                        if self.frames.len() <= stop_depth {
+                            return Ok(result);
+                        }
+                        self.restore_stack_top();
+                        load_frame!();
+                    }
+
+                    Instr::ReturnNil {} => {
+                        self.close_upvalues(base);
+                        let finished = self.frames.pop().expect("a frame is running");
+                        *self.stack.slot(finished.base) = Value::NIL;
+                        if self.frames.len() <= stop_depth {
+                            return Ok(Value::NIL);
+                        }
+                        self.restore_stack_top();
+                        load_frame!();
+                    }
+
+                    Instr::Closure { dst, proto } => {
+                        save_pc!();
+                        let proto = self.protos.as_ptr().add(proto as usize);
+                        let descs = &(*proto).upvalues;
+                        let mut upvalues = Vec::with_capacity(descs.len());
+                        for desc in descs.iter() {
+                            upvalues.push(if desc.is_local {
+                                self.capture_upvalue(base.add(desc.index as usize))
+                            } else {
+                                *(&*closure).upvalues.get_unchecked(desc.index as usize)
+                            });
+                        }
+                        let created = self.alloc_closure(proto, upvalues.into_boxed_slice());
+                        reg!(dst) = Value::object(created as *mut Header);
+                    }
+
+                    Instr::Class { dst, name } => {
+                        save_pc!();
+                        let name = self.constant_string(name);
+                        reg!(dst) = self.alloc_class(name);
+                    }
+
+                    Instr::Inherit { class, superclass } => {
+                        let parent = reg!(superclass);
+                        if parent.object_kind() != Some(ObjKind::Class) {
+                            throw!("Superclass must be a class.");
+                        }
+                        if reg!(class).object_kind() != Some(ObjKind::Class) {
+                            throw!("Malformed program: 'inherit' target is not a class.");
+                        }
+                        let parent = &*(parent.as_object() as *mut ObjClass);
+                        let child = &mut *(reg!(class).as_object() as *mut ObjClass);
+                        for (&key, &method) in parent.methods.iter() {
+                            if child.methods.insert(key, method).is_none() {
+                                self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
+                            }
+                        }
+                        child.initializer = parent.initializer;
+                    }
+
+                    Instr::Method {
+                        class,
+                        method,
+                        name,
+                    } => {
+                        // The verifier checks indices, not value kinds; a method table
+                        // must only ever hold closures, so this is checked here.
+                        if reg!(class).object_kind() != Some(ObjKind::Class)
+                            || reg!(method).object_kind() != Some(ObjKind::Closure)
+                        {
+                            throw!("Malformed program: 'method' needs a class and a closure.");
+                        }
+                        let class = reg!(class).as_object() as *mut ObjClass;
+                        let name = self.constant_string(name);
+                        let method = reg!(method);
+                        if (*class).methods.insert(StrKey(name), method).is_none() {
+                            self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
+                        }
+                        if name == self.init_string {
+                            (*class).initializer = method;
+                        }
+                    }
+
+                    Instr::GetProp { dst, obj, name } => {
+                        let receiver = reg!(obj);
+                        if receiver.object_kind() != Some(ObjKind::Instance) {
+                            throw!("Only instances have properties.");
+                        }
+                        let instance = receiver.as_object() as *mut ObjInstance;
+                        let name = self.constant_string(name);
+                        if let Some(&field) = (*instance).fields.get(&StrKey(name)) {
+                            reg!(dst) = field;
+                        } else {
+                            let method = (*(*instance).class).methods.get(&StrKey(name)).copied();
+                            match method {
+                                Some(method) => {
+                                    save_pc!();
+                                    reg!(dst) = self.bind_method(receiver, method);
+                                }
+                                None => throw!("Undefined property '{}'.", (*name).text),
+                            }
+                        }
+                    }
+
+                    Instr::SetProp { obj, src, name } => {
+                        let receiver = reg!(obj);
+                        if receiver.object_kind() != Some(ObjKind::Instance) {
+                            throw!("Only instances have fields.");
+                        }
+                        let instance = receiver.as_object() as *mut ObjInstance;
+                        let name = self.constant_string(name);
+                        if (*instance).fields.insert(StrKey(name), reg!(src)).is_none() {
+                            self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
+                        }
+                    }
+
+                    Instr::GetSuper {
+                        dst,
+                        recv,
+                        sup,
+                        name,
+                    } => {
+                        let class = reg!(sup);
+                        if class.object_kind() != Some(ObjKind::Class) {
+                            throw!("Superclass must be a class.");
+                        }
+                        let class = class.as_object() as *mut ObjClass;
+                        let name = self.constant_string(name);
+                        match (*class).methods.get(&StrKey(name)).copied() {
+                            Some(method) => {
+                                save_pc!();
+                                reg!(dst) = self.bind_method(reg!(recv), method);
+                            }
+                            None => throw!("Undefined property '{}'.", (*name).text),
+                        }
+                    }
+
+                    Instr::Print { src } => {
+                        let value = reg!(src);
+                        if let Err(error) = self.print_line(value) {
+                            save_pc!();
+                            return Err(self.output_error(error));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls the value in stack slot `callee_slot` with the `argc` arguments above it.
+    fn call_value(&mut self, callee_slot: usize, argc: u8) -> Result<Called, RuntimeError> {
+        // SAFETY: the slot is a verified register of the running frame.
+        let callee = unsafe { *self.stack.slot(callee_slot) };
+        match callee.object_kind() {
+            Some(ObjKind::Closure) => {
+                self.push_frame(callee.as_object() as *mut ObjClosure, callee_slot, argc)
+            }
+            Some(ObjKind::BoundMethod) => {
+                // SAFETY: the kind was checked; bound methods hold live closures.
+                let bound = unsafe { &*(callee.as_object() as *mut ObjBoundMethod) };
+                let method = bound.method;
+                // SAFETY: as above, the slot is a register of the running frame.
+                unsafe { *self.stack.slot(callee_slot) = bound.receiver };
+                self.push_frame(method, callee_slot, argc)
+            }
+            Some(ObjKind::Class) => {
+                let class = callee.as_object() as *mut ObjClass;
+                let instance = self.alloc_instance(class);
+                // SAFETY: as above; the class stays rooted through the instance.
+                unsafe { *self.stack.slot(callee_slot) = instance };
+                // SAFETY: the kind was checked above.
+                let initializer = unsafe { (*class).initializer };
+                if initializer.is_object() {
+                    self.push_frame(
+                        initializer.as_object() as *mut ObjClosure,
+                        callee_slot,
+                        argc,
+                    )
+                } else if argc != 0 {
+                    Err(self.error(format!("Expected 0 arguments but got {argc}.")))
+                } else {
+                    Ok(Called::Done)
+                }
+            }
+            Some(ObjKind::Native) => self.call_native(callee, callee_slot, argc),
+            _ => Err(self.error("Can only call functions and classes.".into())),
+        }
+    }
+
+    fn call_native(
+        &mut self,
+        callee: Value,
+        callee_slot: usize,
+        argc: u8,
+    ) -> Result<Called, RuntimeError> {
+        // SAFETY: the caller checked the kind.
+        let native = unsafe { &*(callee.as_object() as *mut ObjNative) };
+        if let Some(arity) = native.arity {
+            if arity != argc {
+                return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
+            }
+        }
+        let function = native.function;
+        // Copy the arguments out so the native may use the VM freely; they stay
+        // rooted in the caller's registers for the duration of the call.
+        let args: Vec<Value> = self
+            .stack
+            .range(callee_slot + 1, callee_slot + 1 + usize::from(argc))
+            .to_vec();
+        let result = function(self, &args).map_err(|error| self.native_error(error))?;
+        // SAFETY: the slot is a register of the running frame.
+        unsafe { *self.stack.slot(callee_slot) = result };
+        Ok(Called::Done)
+    }
+
+    /// Pushes a frame for `closure` whose window starts at `base`.
+    fn push_frame(
+        &mut self,
+        closure: *mut ObjClosure,
+        base: usize,
+        argc: u8,
+    ) -> Result<Called, RuntimeError> {
+        // SAFETY: closures always point at a proto owned by `self.protos`.
+        let proto = unsafe { &*(*closure).proto };
+        if argc != proto.arity {
+            return Err(self.error(format!(
+                "Expected {} arguments but got {argc}.",
+                proto.arity
+            )));
+        }
+        let top = base + usize::from(proto.num_regs);
+        if self.frames.len() >= self.options.max_call_depth || top > self.stack.capacity() {
+            return Err(self.error("Stack overflow.".into()));
+        }
+        self.frames.push(Frame {
+            closure,
+            pc: 0,
+            base,
+        });
+        self.stack_top = top;
+        self.stack_high_water = self.stack_high_water.max(top);
+        Ok(Called::Frame)
+    }
+
+    /// Recomputes `stack_top` for the frame now on top after a return.
+    fn restore_stack_top(&mut self) {
+        if let Some(frame) = self.frames.last() {
+            // SAFETY: frames hold live closures.
+            let regs = unsafe { (*(*frame.closure).proto).num_regs };
+            self.stack_top = frame.base + usize::from(regs);
+        }
+    }
+
+    fn invoke(
+        &mut self,
+        receiver_slot: usize,
+        argc: u8,
+        name: *mut ObjString,
+    ) -> Result<Called, RuntimeError> {
+        // SAFETY: the slot is a register of the running frame.
+        let receiver = unsafe { *self.stack.slot(receiver_slot) };
+        if receiver.object_kind() != Some(ObjKind::Instance) {
+            return Err(self.error("Only instances have methods.".into()));
+        }
+        // SAFETY: the kind was checked.
+        let instance = unsafe { &*(receiver.as_object() as *mut ObjInstance) };
+        if let Some(&field) = instance.fields.get(&StrKey(name)) {
+            // SAFETY: as above.
+            unsafe { *self.stack.slot(receiver_slot) = field };
+            return self.call_value(receiver_slot, argc);
+        }
+        self.invoke_from_class(instance.class, receiver_slot, argc, name)
+    }
+
+    fn invoke_from_class(
+        &mut self,
+        class: *mut ObjClass,
+        receiver_slot: usize,
+        argc: u8,
+        name: *mut ObjString,
+    ) -> Result<Called, RuntimeError> {
+        // SAFETY: callers pass live classes (checked kinds).
+        let method = unsafe { (*class).methods.get(&StrKey(name)).copied() };
+        match method {
+            Some(method) => {
+                self.push_frame(method.as_object() as *mut ObjClosure, receiver_slot, argc)
+            }
+            // SAFETY: names are interned constants, live for the VM's lifetime.
+            None => Err(self.error(format!("Undefined property '{}'.", unsafe {
+                &(*name).text
+            }))),
+        }
+    }
+
+    #[inline(always)]
+    fn constant_string(&self, index: u32) -> *mut ObjString {
+        // SAFETY: the verifier proved `index` names a string constant.
+        unsafe { self.constants.get_unchecked(index as usize).as_object() as *mut ObjString }
+    }
+
+    #[cold]
+    fn global_name(&self, slot: u32) -> String {
+        // SAFETY: global names are interned constants, rooted for the VM's life.
+        unsafe { (*self.global_names[slot as usize]).text.to_string() }
+    }
+}
