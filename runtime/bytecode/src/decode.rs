@@ -18,8 +18,65 @@ pub struct DecodeError {
     pub problem: String,
 }
 
+/// A place in a decoded program, for errors found after decoding (by the
+/// verifier) that must still name a byte offset in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Global(usize),
+    Function(usize),
+    Upvalue { function: usize, index: usize },
+    Instruction { function: usize, pc: usize },
+    LineTable(usize),
+    Entry,
+}
+
+/// Where each decoded item started in the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ByteMap {
+    globals: Vec<usize>,
+    functions: Vec<FunctionOffsets>,
+    entry: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct FunctionOffsets {
+    header: usize,
+    upvalues: Vec<usize>,
+    code: Vec<usize>,
+    lines: usize,
+}
+
+impl ByteMap {
+    /// The byte offset at which `location` starts (0 if the map does not know it,
+    /// which only happens for programs that did not come from bytes).
+    pub fn offset(&self, location: Location) -> usize {
+        let function = |index: usize| self.functions.get(index);
+        match location {
+            Location::Global(index) => self.globals.get(index).copied(),
+            Location::Function(index) => function(index).map(|f| f.header),
+            Location::Upvalue {
+                function: index,
+                index: slot,
+            } => function(index).and_then(|f| f.upvalues.get(slot).copied()),
+            Location::Instruction {
+                function: index,
+                pc,
+            } => function(index).and_then(|f| f.code.get(pc).copied()),
+            Location::LineTable(index) => function(index).map(|f| f.lines),
+            Location::Entry => Some(self.entry),
+        }
+        .unwrap_or(0)
+    }
+}
+
 /// Decodes the bytes of a `.pbc` file.
 pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
+    decode_with_offsets(bytes).map(|(program, _)| program)
+}
+
+/// Decodes the bytes of a `.pbc` file and says where each item started.
+pub fn decode_with_offsets(bytes: &[u8]) -> Result<(Program, ByteMap), DecodeError> {
+    let mut map = ByteMap::default();
     if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
         return Err(DecodeError {
             offset: 0,
@@ -85,13 +142,22 @@ pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
 
     let global_count = reader.count("global count", 4)?;
     for _ in 0..global_count {
+        map.globals.push(reader.pos);
         program.globals.push(reader.u32("global name")?);
     }
 
     let function_count = reader.count("function count", 16)?;
     for _ in 0..function_count {
-        program.functions.push(read_function(&mut reader)?);
+        let mut offsets = FunctionOffsets {
+            header: reader.pos,
+            ..FunctionOffsets::default()
+        };
+        program
+            .functions
+            .push(read_function(&mut reader, &mut offsets)?);
+        map.functions.push(offsets);
     }
+    map.entry = reader.pos;
     program.entry = reader.u32("entry function")?;
     if reader.pos != reader.end {
         return Err(reader.error_at(
@@ -102,10 +168,13 @@ pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
             ),
         ));
     }
-    Ok(program)
+    Ok((program, map))
 }
 
-fn read_function(reader: &mut Reader) -> Result<Function, DecodeError> {
+fn read_function(
+    reader: &mut Reader,
+    offsets: &mut FunctionOffsets,
+) -> Result<Function, DecodeError> {
     let name = reader.u32("function name")?;
     let file = reader.u32("function file")?;
     let arity = reader.u8("function arity")?;
@@ -114,6 +183,7 @@ fn read_function(reader: &mut Reader) -> Result<Function, DecodeError> {
     let mut upvalues = Vec::with_capacity(upvalue_count);
     for _ in 0..upvalue_count {
         let at = reader.pos;
+        offsets.upvalues.push(at);
         let is_local = match reader.u8("upvalue kind")? {
             0 => false,
             1 => true,
@@ -129,6 +199,7 @@ fn read_function(reader: &mut Reader) -> Result<Function, DecodeError> {
     let mut values = Vec::with_capacity(4);
     for _ in 0..code_len {
         let at = reader.pos;
+        offsets.code.push(at);
         let opcode = reader.u8("opcode")?;
         let kinds = Instr::operand_kinds(opcode)
             .ok_or_else(|| reader.error_at(at, format!("unknown opcode {opcode:#04x}")))?;
@@ -140,6 +211,7 @@ fn read_function(reader: &mut Reader) -> Result<Function, DecodeError> {
             .ok_or_else(|| reader.error_at(at, "malformed instruction".into()))?;
         code.push(instr);
     }
+    offsets.lines = reader.pos;
     let line_count = reader.count("line-table length", 12)?;
     let mut lines = Vec::with_capacity(line_count);
     for _ in 0..line_count {

@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn spec_describes_every_instruction() {
+        let spec = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/bytecode.md"));
+        for opcode in 0..=u8::MAX {
+            let Some(kinds) = Instr::operand_kinds(opcode) else {
+                continue;
+            };
+            let zeros = vec![0; kinds.len()];
+            let instr = Instr::from_parts(opcode, &zeros).expect("opcode is defined");
+            let mnemonic = format!("`{}`", instr.mnemonic());
+            assert!(spec.contains(&mnemonic), "spec/bytecode.md lacks {mnemonic}");
+        }
+    }
+
+    #[test]
     fn truncated_operand_list_is_rejected() {
         assert_eq!(Instr::from_parts(0x20, &[1, 2]), None);
         assert_eq!(Instr::from_parts(0xff, &[]), None);

@@ -11,7 +11,7 @@ mod encode;
 pub mod isa;
 mod program;
 
-pub use decode::{decode, DecodeError};
+pub use decode::{decode, decode_with_offsets, ByteMap, DecodeError, Location};
 pub use disasm::disassemble;
 pub use encode::encode;
 pub use isa::{Instr, Operand, OperandKind, MAX_ARITY, MAX_REGISTERS, MAX_UPVALUES};
