@@ -1,0 +1,206 @@
+//! The abstract syntax tree. Nodes live in a bumpalo arena and refer to each other with `&'a`
+//! references, so building and freeing a tree is a pointer bump and one deallocation.
+//!
+//! Every node carries its source [`Pos`] and its nesting `depth` (height of its subtree), which
+//! the builder uses to reject input nested deeper than the recursive passes can take. Variable
+//! uses carry a [`RefId`] and declarations a [`DeclId`]: the resolver answers "what does this use
+//! refer to" in tables indexed by those ids, and the code generator reads the answers.
+
+use crate::diagnostic::Pos;
+
+/// Identifies one use of a name (a variable read or assignment, `this`, `super`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RefId(pub u32);
+
+/// Identifies one declaration that may become a local: `var`, `fun`, `class`, a parameter,
+/// and the implicit `this` of a method and `super` of a subclass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeclId(pub u32);
+
+/// Identifies one function body (including methods), for its upvalue list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionId(pub u32);
+
+/// An identifier as written, with where it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct Name<'a> {
+    pub text: &'a str,
+    pub pos: Pos,
+}
+
+#[derive(Debug)]
+pub struct Expr<'a> {
+    pub pos: Pos,
+    pub depth: u32,
+    pub kind: ExprKind<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Negate,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicalOp {
+    And,
+    Or,
+}
+
+#[derive(Debug)]
+pub enum ExprKind<'a> {
+    Nil,
+    True,
+    False,
+    Number(f64),
+    /// The decoded value, not the raw literal.
+    String(&'a str),
+    Variable {
+        name: Name<'a>,
+        id: RefId,
+    },
+    Assign {
+        name: Name<'a>,
+        id: RefId,
+        value: &'a Expr<'a>,
+    },
+    Grouping(&'a Expr<'a>),
+    Unary {
+        op: UnaryOp,
+        operand: &'a Expr<'a>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: &'a Expr<'a>,
+        right: &'a Expr<'a>,
+    },
+    Logical {
+        op: LogicalOp,
+        left: &'a Expr<'a>,
+        right: &'a Expr<'a>,
+    },
+    /// `pos` of a call is its closing parenthesis, where both book interpreters report.
+    Call {
+        callee: &'a Expr<'a>,
+        args: &'a [&'a Expr<'a>],
+    },
+    Get {
+        object: &'a Expr<'a>,
+        name: Name<'a>,
+    },
+    Set {
+        object: &'a Expr<'a>,
+        name: Name<'a>,
+        value: &'a Expr<'a>,
+    },
+    This {
+        id: RefId,
+    },
+    /// `super.method`; `this_id` is the implicit use of `this` a super access needs.
+    Super {
+        method: Name<'a>,
+        id: RefId,
+        this_id: RefId,
+    },
+    /// Stands in for an expression that failed to parse or nested too deeply; it has already
+    /// been reported, and the later passes skip it.
+    Error,
+}
+
+#[derive(Debug)]
+pub struct Stmt<'a> {
+    pub pos: Pos,
+    pub depth: u32,
+    pub kind: StmtKind<'a>,
+}
+
+#[derive(Debug)]
+pub enum StmtKind<'a> {
+    Expression(&'a Expr<'a>),
+    Print(&'a Expr<'a>),
+    Var {
+        name: Name<'a>,
+        decl: DeclId,
+        init: Option<&'a Expr<'a>>,
+    },
+    Block(&'a [&'a Stmt<'a>]),
+    If {
+        condition: &'a Expr<'a>,
+        then_branch: &'a Stmt<'a>,
+        else_branch: Option<&'a Stmt<'a>>,
+    },
+    While {
+        condition: &'a Expr<'a>,
+        body: &'a Stmt<'a>,
+    },
+    /// Kept apart from `while` (not desugared) so the loop variable's scope and the increment
+    /// are explicit for the code generator.
+    For {
+        initializer: Option<&'a Stmt<'a>>,
+        condition: Option<&'a Expr<'a>>,
+        increment: Option<&'a Expr<'a>>,
+        body: &'a Stmt<'a>,
+    },
+    Function(&'a Function<'a>),
+    /// `pos` is the `return` keyword.
+    Return(Option<&'a Expr<'a>>),
+    Class(&'a Class<'a>),
+    /// A statement that failed to parse; already reported.
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionKind {
+    Function,
+    Method,
+    Initializer,
+}
+
+#[derive(Debug)]
+pub struct Param<'a> {
+    pub name: Name<'a>,
+    pub decl: DeclId,
+}
+
+#[derive(Debug)]
+pub struct Function<'a> {
+    pub id: FunctionId,
+    pub kind: FunctionKind,
+    pub name: Name<'a>,
+    /// The function's own name as a variable (unused for methods).
+    pub decl: DeclId,
+    /// The implicit `this` in R0 (unused for plain functions).
+    pub this_decl: DeclId,
+    pub params: &'a [Param<'a>],
+    pub body: &'a [&'a Stmt<'a>],
+}
+
+#[derive(Debug)]
+pub struct Superclass<'a> {
+    pub name: Name<'a>,
+    pub id: RefId,
+    /// The hidden local `super` that methods capture.
+    pub super_decl: DeclId,
+}
+
+#[derive(Debug)]
+pub struct Class<'a> {
+    pub name: Name<'a>,
+    pub decl: DeclId,
+    pub superclass: Option<Superclass<'a>>,
+    pub methods: &'a [&'a Function<'a>],
+}

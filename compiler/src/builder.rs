@@ -1,0 +1,478 @@
+//! The parser's semantic actions: [`Builder`] allocates AST nodes in the arena, hands out the
+//! ids the resolver keys its tables on, and performs the checks that are easiest while the tree
+//! is built: assignment targets, parameter and argument counts, and the nesting-depth limit.
+//!
+//! **The nesting limit.** The resolver and the code generator walk the tree recursively. Rather
+//! than make them iterative, every node records the height of its subtree, and a node that would
+//! exceed [`MAX_NESTING_DEPTH`] is reported once (at the innermost place the limit is crossed)
+//! and replaced by an error placeholder, so no pass ever sees a tree deeper than the limit. The
+//! LALRPOP parser itself keeps its stack on the heap, so it copes with any depth.
+
+use std::cell::Cell;
+
+use bumpalo::Bump;
+use lalrpop_util::{ErrorRecovery, ParseError};
+use logos::Logos;
+
+use crate::ast::*;
+use crate::diagnostic::{Diagnostics, Near, Pos};
+use crate::lexer::{self, LexError, Token};
+
+/// How deeply expressions and statements may nest (counting every node on the path from a
+/// statement at the top of the file). The recursive passes run on a thread with a stack sized
+/// for this (see `compile_source`); 1,000 is far beyond hand-written code.
+pub const MAX_NESTING_DEPTH: u32 = 1000;
+
+/// A placeholder's depth: just past the limit, so that its parent lands two past it and is
+/// recognised as "already reported".
+const PLACEHOLDER_DEPTH: u32 = MAX_NESTING_DEPTH + 1;
+
+/// The book's limit on parameters and arguments, which also keeps calls within a register
+/// window.
+pub const MAX_ARGUMENTS: usize = 255;
+
+/// How many ids of each kind the parse handed out, so later passes can size their tables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdCounts {
+    pub refs: u32,
+    pub decls: u32,
+    pub functions: u32,
+}
+
+/// The clauses of a `for` header, parsed before the body.
+pub struct ForHeader<'a> {
+    pub initializer: Option<&'a Stmt<'a>>,
+    pub condition: Option<&'a Expr<'a>>,
+    pub increment: Option<&'a Expr<'a>>,
+}
+
+pub struct Builder<'a> {
+    arena: &'a Bump,
+    source: &'a str,
+    diagnostics: &'a Diagnostics,
+    next_ref: Cell<u32>,
+    next_decl: Cell<u32>,
+    next_function: Cell<u32>,
+}
+
+type Recovery<'a> = ErrorRecovery<Pos, Token<'a>, LexError>;
+
+impl<'a> Builder<'a> {
+    pub fn new(arena: &'a Bump, source: &'a str, diagnostics: &'a Diagnostics) -> Self {
+        Builder {
+            arena,
+            source,
+            diagnostics,
+            next_ref: Cell::new(0),
+            next_decl: Cell::new(0),
+            next_function: Cell::new(0),
+        }
+    }
+
+    pub fn id_counts(&self) -> IdCounts {
+        IdCounts {
+            refs: self.next_ref.get(),
+            decls: self.next_decl.get(),
+            functions: self.next_function.get(),
+        }
+    }
+
+    fn new_ref(&self) -> RefId {
+        let id = self.next_ref.get();
+        self.next_ref.set(id + 1);
+        RefId(id)
+    }
+
+    fn new_decl(&self) -> DeclId {
+        let id = self.next_decl.get();
+        self.next_decl.set(id + 1);
+        DeclId(id)
+    }
+
+    fn new_function_id(&self) -> FunctionId {
+        let id = self.next_function.get();
+        self.next_function.set(id + 1);
+        FunctionId(id)
+    }
+
+    /// The text of the token starting at `pos`, for messages; re-lexing one token is cheaper
+    /// than storing every node's extent.
+    pub fn token_text_at(&self, pos: Pos) -> String {
+        token_text_at(self.source, pos)
+    }
+
+    fn report_at_token(&self, pos: Pos, message: impl Into<String>) {
+        self.diagnostics
+            .report(pos, Near::Token(self.token_text_at(pos)), message);
+    }
+
+    // ----- expressions -------------------------------------------------------------------
+
+    pub fn expr(&self, pos: Pos, kind: ExprKind<'a>) -> &'a Expr<'a> {
+        let depth = 1 + expr_children_depth(&kind);
+        if depth > MAX_NESTING_DEPTH {
+            self.report_if_first_too_deep(pos, depth);
+            return self.arena.alloc(Expr {
+                pos,
+                depth: PLACEHOLDER_DEPTH,
+                kind: ExprKind::Error,
+            });
+        }
+        self.arena.alloc(Expr { pos, depth, kind })
+    }
+
+    /// Reports the nesting limit at the innermost node that crosses it; nodes above a
+    /// placeholder are two or more past the limit and stay quiet.
+    fn report_if_first_too_deep(&self, pos: Pos, depth: u32) {
+        if depth == PLACEHOLDER_DEPTH {
+            self.report_at_token(
+                pos,
+                format!("Code nests too deeply (the limit is {MAX_NESTING_DEPTH} levels)."),
+            );
+        }
+    }
+
+    pub fn variable(&self, name: Name<'a>) -> &'a Expr<'a> {
+        let id = self.new_ref();
+        self.expr(name.pos, ExprKind::Variable { name, id })
+    }
+
+    pub fn this(&self, pos: Pos) -> &'a Expr<'a> {
+        let id = self.new_ref();
+        self.expr(pos, ExprKind::This { id })
+    }
+
+    pub fn super_access(&self, pos: Pos, method: Name<'a>) -> &'a Expr<'a> {
+        let id = self.new_ref();
+        let this_id = self.new_ref();
+        self.expr(
+            pos,
+            ExprKind::Super {
+                method,
+                id,
+                this_id,
+            },
+        )
+    }
+
+    pub fn string(&self, pos: Pos, raw: &'a str) -> &'a Expr<'a> {
+        self.expr(pos, ExprKind::String(lexer::decode_string_literal(raw)))
+    }
+
+    /// `target = value`: only a variable or a property can be assigned to.
+    pub fn assign(&self, target: &'a Expr<'a>, equals: Pos, value: &'a Expr<'a>) -> &'a Expr<'a> {
+        match target.kind {
+            ExprKind::Variable { name, id } => {
+                self.expr(equals, ExprKind::Assign { name, id, value })
+            }
+            ExprKind::Get { object, name } => self.expr(
+                name.pos,
+                ExprKind::Set {
+                    object,
+                    name,
+                    value,
+                },
+            ),
+            // Already reported; don't pile a second error on it.
+            ExprKind::Error => self.expr(equals, ExprKind::Error),
+            _ => {
+                self.diagnostics.report(
+                    equals,
+                    Near::Token("=".into()),
+                    "Invalid assignment target.",
+                );
+                self.expr(equals, ExprKind::Error)
+            }
+        }
+    }
+
+    pub fn call(&self, callee: &'a Expr<'a>, args: Vec<&'a Expr<'a>>, close: Pos) -> &'a Expr<'a> {
+        if let Some(extra) = args.get(MAX_ARGUMENTS) {
+            self.report_at_token(
+                first_token_pos(extra),
+                format!("Can't have more than {MAX_ARGUMENTS} arguments."),
+            );
+        }
+        let args = self.arena.alloc_slice_copy(&args);
+        self.expr(close, ExprKind::Call { callee, args })
+    }
+
+    // ----- statements --------------------------------------------------------------------
+
+    pub fn stmt(&self, pos: Pos, kind: StmtKind<'a>) -> &'a Stmt<'a> {
+        let depth = 1 + stmt_children_depth(&kind);
+        if depth > MAX_NESTING_DEPTH {
+            self.report_if_first_too_deep(pos, depth);
+            return self.arena.alloc(Stmt {
+                pos,
+                depth: PLACEHOLDER_DEPTH,
+                kind: StmtKind::Error,
+            });
+        }
+        self.arena.alloc(Stmt { pos, depth, kind })
+    }
+
+    pub fn stmts(&self, stmts: Vec<&'a Stmt<'a>>) -> &'a [&'a Stmt<'a>] {
+        self.arena.alloc_slice_copy(&stmts)
+    }
+
+    pub fn for_stmt(&self, pos: Pos, header: ForHeader<'a>, body: &'a Stmt<'a>) -> &'a Stmt<'a> {
+        let ForHeader {
+            initializer,
+            condition,
+            increment,
+        } = header;
+        self.stmt(
+            pos,
+            StmtKind::For {
+                initializer,
+                condition,
+                increment,
+                body,
+            },
+        )
+    }
+
+    pub fn var_decl(&self, pos: Pos, name: Name<'a>, init: Option<&'a Expr<'a>>) -> &'a Stmt<'a> {
+        let decl = self.new_decl();
+        self.stmt(pos, StmtKind::Var { name, decl, init })
+    }
+
+    pub fn function(
+        &self,
+        kind: FunctionKind,
+        name: Name<'a>,
+        params: Vec<Name<'a>>,
+        body: &'a [&'a Stmt<'a>],
+    ) -> &'a Function<'a> {
+        if let Some(extra) = params.get(MAX_ARGUMENTS) {
+            self.report_at_token(
+                extra.pos,
+                format!("Can't have more than {MAX_ARGUMENTS} parameters."),
+            );
+        }
+        let params = self
+            .arena
+            .alloc_slice_fill_iter(params.into_iter().map(|name| Param {
+                name,
+                decl: self.new_decl(),
+            }));
+        self.arena.alloc(Function {
+            id: self.new_function_id(),
+            kind,
+            name,
+            decl: self.new_decl(),
+            this_decl: self.new_decl(),
+            params,
+            body,
+        })
+    }
+
+    pub fn method(
+        &self,
+        name: Name<'a>,
+        params: Vec<Name<'a>>,
+        body: &'a [&'a Stmt<'a>],
+    ) -> &'a Function<'a> {
+        let kind = if name.text == "init" {
+            FunctionKind::Initializer
+        } else {
+            FunctionKind::Method
+        };
+        self.function(kind, name, params, body)
+    }
+
+    pub fn class(
+        &self,
+        pos: Pos,
+        name: Name<'a>,
+        superclass: Option<Name<'a>>,
+        methods: Vec<&'a Function<'a>>,
+    ) -> &'a Stmt<'a> {
+        let superclass = superclass.map(|name| Superclass {
+            name,
+            id: self.new_ref(),
+            super_decl: self.new_decl(),
+        });
+        let class = self.arena.alloc(Class {
+            name,
+            decl: self.new_decl(),
+            superclass,
+            methods: self.arena.alloc_slice_copy(&methods),
+        });
+        self.stmt(pos, StmtKind::Class(class))
+    }
+
+    // ----- errors ------------------------------------------------------------------------
+
+    /// A statement the parser gave up on; reports the error and stands in for the statement.
+    pub fn recovered(&self, recovery: Recovery<'a>) -> &'a Stmt<'a> {
+        let pos = error_pos(&recovery.error);
+        self.report_parse_error(recovery.error);
+        self.stmt(pos, StmtKind::Error)
+    }
+
+    pub fn report_parse_error(&self, error: ParseError<Pos, Token<'a>, LexError>) {
+        match error {
+            ParseError::UnrecognizedToken {
+                token: (start, _, end),
+                expected,
+            } => {
+                let text = &self.source[start.offset as usize..end.offset as usize];
+                self.diagnostics.report(
+                    start,
+                    Near::Token(text.to_string()),
+                    expectation(&expected),
+                );
+            }
+            ParseError::UnrecognizedEof { expected, .. } => {
+                let end = lexer::Lexer::end_position(self.source);
+                self.diagnostics
+                    .report(end, Near::End, expectation(&expected));
+            }
+            ParseError::ExtraToken {
+                token: (start, _, end),
+            } => {
+                let text = &self.source[start.offset as usize..end.offset as usize];
+                self.diagnostics.report(
+                    start,
+                    Near::Token(text.to_string()),
+                    "Expect end of input.",
+                );
+            }
+            // The external lexer reports its own errors and never fails the parse.
+            ParseError::InvalidToken { location } => {
+                self.diagnostics
+                    .report(location, Near::Nothing, "Invalid token.");
+            }
+            ParseError::User { error } => match error {},
+        }
+    }
+}
+
+fn error_pos(error: &ParseError<Pos, Token<'_>, LexError>) -> Pos {
+    match error {
+        ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => token.0,
+        ParseError::UnrecognizedEof { location, .. } | ParseError::InvalidToken { location } => {
+            *location
+        }
+        ParseError::User { error } => match *error {},
+    }
+}
+
+/// A readable "what was expected" from LALRPOP's list of terminal names (which come quoted,
+/// e.g. `"\";\""`).
+fn expectation(expected: &[String]) -> String {
+    let names: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
+    if names.contains(&"number") {
+        return "Expect expression.".to_string();
+    }
+    match names.as_slice() {
+        [] => "Unexpected token.".to_string(),
+        [only] => format!("Expect {}.", display_terminal(only)),
+        _ => {
+            let listed: Vec<String> = names.iter().map(|n| display_terminal(n)).collect();
+            format!("Expect one of {}.", listed.join(", "))
+        }
+    }
+}
+
+fn display_terminal(name: &str) -> String {
+    match name {
+        "identifier" | "number" | "string" => name.to_string(),
+        // Quoted punctuation arrives as `\";\"` once the outer quotes are gone.
+        _ => format!("'{}'", name.trim_matches('\\').trim_matches('"')),
+    }
+}
+
+/// The text of the token starting at byte `pos.offset` of `source`.
+pub fn token_text_at(source: &str, pos: Pos) -> String {
+    let rest = source.get(pos.offset as usize..).unwrap_or("");
+    let mut lexer = Token::lexer(rest);
+    match lexer.next() {
+        Some(_) => lexer.slice().to_string(),
+        None => String::new(),
+    }
+}
+
+/// Where an expression's first token is (its `pos` is its operator for infix forms).
+fn first_token_pos(expr: &Expr<'_>) -> Pos {
+    let mut expr = expr;
+    loop {
+        expr = match expr.kind {
+            ExprKind::Binary { left, .. } | ExprKind::Logical { left, .. } => left,
+            ExprKind::Call { callee, .. } => callee,
+            ExprKind::Get { object, .. } | ExprKind::Set { object, .. } => object,
+            ExprKind::Assign { name, .. } => return name.pos,
+            _ => return expr.pos,
+        };
+    }
+}
+
+fn expr_children_depth(kind: &ExprKind<'_>) -> u32 {
+    match kind {
+        ExprKind::Nil
+        | ExprKind::True
+        | ExprKind::False
+        | ExprKind::Number(_)
+        | ExprKind::String(_)
+        | ExprKind::Variable { .. }
+        | ExprKind::This { .. }
+        | ExprKind::Super { .. }
+        | ExprKind::Error => 0,
+        ExprKind::Assign { value, .. } => value.depth,
+        ExprKind::Grouping(inner) => inner.depth,
+        ExprKind::Unary { operand, .. } => operand.depth,
+        ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
+            left.depth.max(right.depth)
+        }
+        ExprKind::Call { callee, args } => args
+            .iter()
+            .map(|arg| arg.depth)
+            .fold(callee.depth, u32::max),
+        ExprKind::Get { object, .. } => object.depth,
+        ExprKind::Set { object, value, .. } => object.depth.max(value.depth),
+    }
+}
+
+fn body_depth(body: &[&Stmt<'_>]) -> u32 {
+    body.iter().map(|stmt| stmt.depth).max().unwrap_or(0)
+}
+
+fn stmt_children_depth(kind: &StmtKind<'_>) -> u32 {
+    match kind {
+        StmtKind::Expression(expr) | StmtKind::Print(expr) => expr.depth,
+        StmtKind::Var { init, .. } => init.map_or(0, |e| e.depth),
+        StmtKind::Block(body) => body_depth(body),
+        StmtKind::If {
+            condition,
+            then_branch,
+            else_branch,
+        } => condition
+            .depth
+            .max(then_branch.depth)
+            .max(else_branch.map_or(0, |s| s.depth)),
+        StmtKind::While { condition, body } => condition.depth.max(body.depth),
+        StmtKind::For {
+            initializer,
+            condition,
+            increment,
+            body,
+        } => body
+            .depth
+            .max(initializer.map_or(0, |s| s.depth))
+            .max(condition.map_or(0, |e| e.depth))
+            .max(increment.map_or(0, |e| e.depth)),
+        StmtKind::Function(function) => 1 + body_depth(function.body),
+        StmtKind::Return(value) => value.map_or(0, |e| e.depth),
+        StmtKind::Class(class) => {
+            1 + class
+                .methods
+                .iter()
+                .map(|m| 1 + body_depth(m.body))
+                .max()
+                .unwrap_or(0)
+        }
+        StmtKind::Error => 0,
+    }
+}

@@ -1,0 +1,405 @@
+//! Code generation for expressions. The two entry points are [`Generator::expr_to`] (result in a
+//! given register) and [`Generator::expr_any`] (result in whatever register is cheapest: a
+//! local's own register when the expression is just that local). Calls put the callee and the
+//! arguments in consecutive fresh temporaries, as `Call`, `Invoke` and `SuperInvoke` expect.
+
+use pvm_bytecode::Instr;
+
+use super::{Gen, Generator};
+use crate::ast::*;
+use crate::diagnostic::Pos;
+use crate::resolver::Binding;
+
+impl Generator<'_> {
+    /// Evaluates `expr` into some register and returns it; it stays valid until the caller
+    /// releases temporaries.
+    pub(super) fn expr_any(&mut self, expr: &Expr<'_>) -> Gen<u8> {
+        if let Some(reg) = self.local_register(expr) {
+            return Ok(reg);
+        }
+        let reg = self.alloc(expr.pos)?;
+        self.expr_to(expr, reg)?;
+        Ok(reg)
+    }
+
+    /// The register of `expr` if it is a read of a local of the current function.
+    fn local_register(&self, expr: &Expr<'_>) -> Option<u8> {
+        let id = match expr.kind {
+            ExprKind::Variable { id, .. } | ExprKind::This { id } => id,
+            _ => return None,
+        };
+        match self.resolution.binding(id) {
+            Binding::Local(decl) => Some(self.decl_regs[decl.0 as usize]),
+            _ => None,
+        }
+    }
+
+    /// Like [`Self::expr_any`] for an operand evaluated before `later`: a local may only be
+    /// read in place if `later` cannot change it first.
+    fn operand_before(&mut self, expr: &Expr<'_>, later: &Expr<'_>) -> Gen<u8> {
+        if can_write_locals(later) {
+            let reg = self.alloc(expr.pos)?;
+            self.expr_to(expr, reg)?;
+            Ok(reg)
+        } else {
+            self.expr_any(expr)
+        }
+    }
+
+    /// Evaluates `expr` for its side effects only (an expression statement).
+    pub(super) fn expr_effect(&mut self, expr: &Expr<'_>) -> Gen<()> {
+        let mark = self.free_reg();
+        match &expr.kind {
+            ExprKind::Assign { name, id, value } => {
+                if let Binding::Local(decl) = self.resolution.binding(*id) {
+                    let reg = self.decl_regs[decl.0 as usize];
+                    self.expr_to(value, reg)?;
+                } else {
+                    let reg = self.expr_any(value)?;
+                    self.store_variable(*name, *id, reg)?;
+                }
+            }
+            ExprKind::Set {
+                object,
+                name,
+                value,
+            } => {
+                self.set_property(object, *name, value)?;
+            }
+            _ => {
+                let reg = self.alloc(expr.pos)?;
+                self.expr_to(expr, reg)?;
+            }
+        }
+        self.release_to(mark);
+        Ok(())
+    }
+
+    /// Evaluates `expr` into register `dst`.
+    pub(super) fn expr_to(&mut self, expr: &Expr<'_>, dst: u8) -> Gen<()> {
+        let mark = self.free_reg();
+        let pos = expr.pos;
+        match &expr.kind {
+            ExprKind::Nil => {
+                self.emit(Instr::LoadNil { dst }, pos);
+            }
+            ExprKind::True => {
+                self.emit(Instr::LoadTrue { dst }, pos);
+            }
+            ExprKind::False => {
+                self.emit(Instr::LoadFalse { dst }, pos);
+            }
+            ExprKind::Number(value) => self.load_number(*value, dst, pos),
+            ExprKind::String(text) => {
+                let k = self.program.string(text);
+                self.emit(Instr::LoadConst { dst, k }, pos);
+            }
+            ExprKind::Variable { name, id } => {
+                self.load_variable(*name, self.resolution.binding(*id), dst)?;
+            }
+            ExprKind::This { id } => {
+                let this = Name { text: "this", pos };
+                self.load_variable(this, self.resolution.binding(*id), dst)?;
+            }
+            ExprKind::Assign { name, id, value } => match self.resolution.binding(*id) {
+                Binding::Local(decl) => {
+                    let local = self.decl_regs[decl.0 as usize];
+                    self.expr_to(value, local)?;
+                    if local != dst {
+                        self.emit(Instr::Move { dst, src: local }, pos);
+                    }
+                }
+                _ => {
+                    self.expr_to(value, dst)?;
+                    self.store_variable(*name, *id, dst)?;
+                }
+            },
+            ExprKind::Grouping(inner) => self.expr_to(inner, dst)?,
+            ExprKind::Unary { op, operand } => {
+                // A negated literal is just a negative number; no runtime check can fail.
+                if let (UnaryOp::Negate, ExprKind::Number(value)) = (op, &operand.kind) {
+                    self.load_number(-value, dst, pos);
+                } else {
+                    let src = self.expr_any(operand)?;
+                    let instr = match op {
+                        UnaryOp::Negate => Instr::Neg { dst, src },
+                        UnaryOp::Not => Instr::Not { dst, src },
+                    };
+                    self.emit(instr, pos);
+                }
+            }
+            ExprKind::Binary { op, left, right } => {
+                let a = self.operand_before(left, right)?;
+                let b = self.expr_any(right)?;
+                self.emit(binary_instr(*op, dst, a, b), pos);
+            }
+            ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
+            ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
+            ExprKind::Get { object, name } => {
+                let obj = self.expr_any(object)?;
+                let name_k = self.program.string(name.text);
+                self.emit(
+                    Instr::GetProp {
+                        dst,
+                        obj,
+                        name: name_k,
+                    },
+                    name.pos,
+                );
+            }
+            ExprKind::Set {
+                object,
+                name,
+                value,
+            } => {
+                let src = self.set_property(object, *name, value)?;
+                if src != dst {
+                    self.emit(Instr::Move { dst, src }, pos);
+                }
+            }
+            ExprKind::Super {
+                method,
+                id,
+                this_id,
+            } => {
+                let recv = self.this_register(*this_id, pos)?;
+                let sup = self.super_register(*id, pos)?;
+                let name = self.program.string(method.text);
+                self.emit(
+                    Instr::GetSuper {
+                        dst,
+                        recv,
+                        sup,
+                        name,
+                    },
+                    method.pos,
+                );
+            }
+            // Only error-free trees reach code generation.
+            ExprKind::Error => {
+                self.emit(Instr::LoadNil { dst }, pos);
+            }
+        }
+        self.release_to(mark);
+        Ok(())
+    }
+
+    fn load_number(&mut self, value: f64, dst: u8, pos: Pos) {
+        let small = value.fract() == 0.0
+            && value >= f64::from(i32::MIN)
+            && value <= f64::from(i32::MAX)
+            // -0 must keep its sign, which an integer can't carry.
+            && !(value == 0.0 && value.is_sign_negative());
+        if small {
+            self.emit(
+                Instr::LoadInt {
+                    dst,
+                    value: value as i32,
+                },
+                pos,
+            );
+        } else {
+            let k = self.program.number(value);
+            self.emit(Instr::LoadConst { dst, k }, pos);
+        }
+    }
+
+    /// Stores `src` into the variable `name` refers to at use `id`.
+    fn store_variable(&mut self, name: Name<'_>, id: RefId, src: u8) -> Gen<()> {
+        match self.resolution.binding(id) {
+            Binding::Local(decl) => {
+                let dst = self.decl_regs[decl.0 as usize];
+                if dst != src {
+                    self.emit(Instr::Move { dst, src }, name.pos);
+                }
+            }
+            Binding::Upvalue(idx) => {
+                self.emit(Instr::SetUpval { src, idx }, name.pos);
+            }
+            Binding::Global => {
+                let slot = self.program.global(name.text);
+                self.emit(Instr::SetGlobal { src, slot }, name.pos);
+            }
+        }
+        Ok(())
+    }
+
+    /// `object.name = value`; returns the register holding the value.
+    fn set_property(&mut self, object: &Expr<'_>, name: Name<'_>, value: &Expr<'_>) -> Gen<u8> {
+        let obj = self.operand_before(object, value)?;
+        let src = self.expr_any(value)?;
+        let name_k = self.program.string(name.text);
+        self.emit(
+            Instr::SetProp {
+                obj,
+                src,
+                name: name_k,
+            },
+            name.pos,
+        );
+        Ok(src)
+    }
+
+    /// `and`/`or`: the left value is the result unless it decides nothing, then the right.
+    fn logical(
+        &mut self,
+        op: LogicalOp,
+        left: &Expr<'_>,
+        right: &Expr<'_>,
+        dst: u8,
+        pos: Pos,
+    ) -> Gen<()> {
+        // The left value lands in the result register before the right side runs, which
+        // may still read the local that register belongs to: go through a temporary.
+        if self.is_local_reg(dst) {
+            let temp = self.alloc(pos)?;
+            self.logical(op, left, right, temp, pos)?;
+            self.emit(Instr::Move { dst, src: temp }, pos);
+            return Ok(());
+        }
+        self.expr_to(left, dst)?;
+        let short_circuit = match op {
+            LogicalOp::And => Instr::JumpIfFalse {
+                cond: dst,
+                offset: 0,
+            },
+            LogicalOp::Or => Instr::JumpIfTrue {
+                cond: dst,
+                offset: 0,
+            },
+        };
+        let jump = self.emit(short_circuit, pos);
+        self.expr_to(right, dst)?;
+        self.patch_jump_here(jump);
+        Ok(())
+    }
+
+    /// A call. The callee (or receiver) goes in a fresh base register with the arguments
+    /// right after it; the result comes back in the base register.
+    fn call(&mut self, callee: &Expr<'_>, args: &[&Expr<'_>], dst: u8, pos: Pos) -> Gen<()> {
+        // The result register can serve as the base only if it is the topmost temporary
+        // (the arguments go right above it) and not a local the arguments may still read.
+        let base = if usize::from(dst) + 1 == self.free_reg() && !self.is_local_reg(dst) {
+            dst
+        } else {
+            self.alloc(pos)?
+        };
+        // Arguments count at most 255 (checked by the parser).
+        let argc = args.len() as u8;
+        match &callee.kind {
+            ExprKind::Get { object, name } => {
+                self.expr_to(object, base)?;
+                self.arguments(args)?;
+                let name = self.program.string(name.text);
+                self.emit(
+                    Instr::Invoke {
+                        a: base,
+                        argc,
+                        name,
+                    },
+                    pos,
+                );
+            }
+            ExprKind::Super {
+                method,
+                id,
+                this_id,
+            } => {
+                let this = Name { text: "this", pos };
+                self.load_variable(this, self.resolution.binding(*this_id), base)?;
+                self.arguments(args)?;
+                // Loaded last, possibly into a register the callee's window will cover: the
+                // instruction reads the superclass before the callee's frame exists.
+                let sup = self.super_register(*id, pos)?;
+                let name = self.program.string(method.text);
+                self.emit(
+                    Instr::SuperInvoke {
+                        a: base,
+                        argc,
+                        sup,
+                        name,
+                    },
+                    pos,
+                );
+            }
+            _ => {
+                self.expr_to(callee, base)?;
+                self.arguments(args)?;
+                self.emit(Instr::Call { a: base, argc }, pos);
+            }
+        }
+        if base != dst {
+            self.emit(Instr::Move { dst, src: base }, pos);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the arguments into consecutive fresh temporaries.
+    fn arguments(&mut self, args: &[&Expr<'_>]) -> Gen<()> {
+        for arg in args {
+            let reg = self.alloc(arg.pos)?;
+            self.expr_to(arg, reg)?;
+        }
+        Ok(())
+    }
+
+    /// The register holding `this` for a use bound at `id`: R0 in a method, or a temporary
+    /// loaded from an upvalue in a closure nested in one.
+    fn this_register(&mut self, id: RefId, pos: Pos) -> Gen<u8> {
+        self.variable_register(Name { text: "this", pos }, id, pos)
+    }
+
+    fn super_register(&mut self, id: RefId, pos: Pos) -> Gen<u8> {
+        self.variable_register(Name { text: "super", pos }, id, pos)
+    }
+
+    fn variable_register(&mut self, name: Name<'_>, id: RefId, pos: Pos) -> Gen<u8> {
+        match self.resolution.binding(id) {
+            Binding::Local(decl) => Ok(self.decl_regs[decl.0 as usize]),
+            binding => {
+                let reg = self.alloc(pos)?;
+                self.load_variable(name, binding, reg)?;
+                Ok(reg)
+            }
+        }
+    }
+}
+
+fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
+    match op {
+        BinaryOp::Add => Instr::Add { dst, a, b },
+        BinaryOp::Subtract => Instr::Sub { dst, a, b },
+        BinaryOp::Multiply => Instr::Mul { dst, a, b },
+        BinaryOp::Divide => Instr::Div { dst, a, b },
+        BinaryOp::Equal => Instr::Eq { dst, a, b },
+        BinaryOp::NotEqual => Instr::Ne { dst, a, b },
+        BinaryOp::Less => Instr::Lt { dst, a, b },
+        BinaryOp::LessEqual => Instr::Le { dst, a, b },
+        BinaryOp::Greater => Instr::Gt { dst, a, b },
+        BinaryOp::GreaterEqual => Instr::Ge { dst, a, b },
+    }
+}
+
+/// Could evaluating `expr` change a local variable? Assignments can, and so can calls (a
+/// closure may assign a captured local through its upvalue while the local is still open).
+fn can_write_locals(expr: &Expr<'_>) -> bool {
+    match &expr.kind {
+        ExprKind::Assign { .. } | ExprKind::Call { .. } => true,
+        ExprKind::Nil
+        | ExprKind::True
+        | ExprKind::False
+        | ExprKind::Number(_)
+        | ExprKind::String(_)
+        | ExprKind::Variable { .. }
+        | ExprKind::This { .. }
+        | ExprKind::Super { .. }
+        | ExprKind::Error => false,
+        ExprKind::Grouping(inner) => can_write_locals(inner),
+        ExprKind::Unary { operand, .. } => can_write_locals(operand),
+        ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
+            can_write_locals(left) || can_write_locals(right)
+        }
+        ExprKind::Get { object, .. } => can_write_locals(object),
+        ExprKind::Set { object, value, .. } => can_write_locals(object) || can_write_locals(value),
+    }
+}

@@ -1,0 +1,324 @@
+//! Code generation: walks the resolved AST and emits pvm register bytecode through
+//! pvm-bytecode's [`ProgramBuilder`].
+//!
+//! **Register discipline** (Lua's "free register" scheme). Each function's R0 is the callee or
+//! the receiver, R1..=arity the parameters. Locals take the next free register when declared and
+//! keep it for their scope; temporaries are allocated above them stack-fashion and released when
+//! the expression or statement that needed them is done. So at the start of every statement the
+//! free register is just past the live locals.
+//!
+//! **Architecture Invariant:** an expression compiled into register `dst` writes `dst` only as
+//! its last step unless `dst` is a fresh temporary, because `dst` may be a local the expression
+//! itself still reads (`a = x or a`, `a = f(a)`).
+
+mod expr;
+mod stmt;
+
+use pvm_bytecode::{Function as Proto, Instr, LineEntry, Program, ProgramBuilder, UpvalueDesc};
+
+use crate::ast::{DeclId, Function, FunctionKind, Stmt};
+use crate::diagnostic::{Diagnostics, Near, Pos};
+use crate::resolver::{Capture, Resolution};
+
+/// Registers one function may use; operands are one byte.
+const MAX_REGISTERS: usize = pvm_bytecode::MAX_REGISTERS;
+
+/// Code generation stopped because a function needs more registers than exist; already
+/// reported.
+#[derive(Debug)]
+pub struct OutOfRegisters;
+
+type Gen<T> = Result<T, OutOfRegisters>;
+
+struct Scope {
+    /// The first register of the scope's locals; everything from here up is freed at its end.
+    base: usize,
+    /// Does a closure capture one of the scope's locals (so its end must close upvalues)?
+    captured: bool,
+}
+
+/// The function being generated.
+struct FunctionState {
+    kind: FunctionKind,
+    code: Vec<Instr>,
+    lines: Vec<LineEntry>,
+    /// The next free register.
+    free: usize,
+    /// Registers below this hold locals (or the callee/receiver and parameters).
+    locals_top: usize,
+    /// The most registers in use at once so far.
+    max_regs: usize,
+    scopes: Vec<Scope>,
+}
+
+impl FunctionState {
+    fn new(kind: FunctionKind, arity: usize) -> Self {
+        FunctionState {
+            kind,
+            code: Vec::new(),
+            lines: Vec::new(),
+            free: arity + 1,
+            locals_top: arity + 1,
+            max_regs: arity + 1,
+            scopes: Vec::new(),
+        }
+    }
+}
+
+pub struct Generator<'r> {
+    program: ProgramBuilder,
+    file: u32,
+    source: &'r str,
+    resolution: &'r Resolution,
+    diagnostics: &'r Diagnostics,
+    /// The register of every local declaration met so far, by [`DeclId`].
+    decl_regs: Vec<u8>,
+    /// The function being generated is last; the script is first.
+    functions: Vec<FunctionState>,
+}
+
+/// Generates the whole program; `None` if a function ran out of registers (reported).
+pub fn generate(
+    program: &[&Stmt<'_>],
+    resolution: &Resolution,
+    file_name: &str,
+    source: &str,
+    diagnostics: &Diagnostics,
+) -> Option<Program> {
+    let mut builder = ProgramBuilder::new();
+    let file = builder.file(file_name);
+    let mut generator = Generator {
+        program: builder,
+        file,
+        source,
+        resolution,
+        diagnostics,
+        decl_regs: vec![0; resolution.captured.len()],
+        functions: Vec::new(),
+    };
+    let entry = generator.script(program).ok()?;
+    Some(generator.program.finish(entry))
+}
+
+impl Generator<'_> {
+    fn state(&mut self) -> &mut FunctionState {
+        self.functions
+            .last_mut()
+            .expect("code is only generated inside a function")
+    }
+
+    fn script(&mut self, program: &[&Stmt<'_>]) -> Gen<u32> {
+        let proto = self.program.reserve_function();
+        self.functions
+            .push(FunctionState::new(FunctionKind::Function, 0));
+        for stmt in program {
+            self.stmt(stmt)?;
+        }
+        let end = crate::lexer::Lexer::end_position(self.source);
+        self.emit(Instr::ReturnNil {}, end);
+        let state = self.functions.pop().expect("pushed above");
+        let name = self.program.string("script");
+        self.finish_function(proto, name, 0, Vec::new(), state);
+        Ok(proto)
+    }
+
+    /// Generates `function` as a new prototype and returns its index.
+    fn function(&mut self, function: &Function<'_>) -> Gen<u32> {
+        let proto = self.program.reserve_function();
+        let arity = function.params.len();
+        self.functions
+            .push(FunctionState::new(function.kind, arity));
+        if function.kind != FunctionKind::Function {
+            self.decl_regs[function.this_decl.0 as usize] = 0;
+        }
+        for (index, param) in function.params.iter().enumerate() {
+            // Arity is at most 255 (checked by the parser), so parameters fit a register.
+            self.decl_regs[param.decl.0 as usize] = (index + 1) as u8;
+        }
+        for stmt in function.body {
+            self.stmt(stmt)?;
+        }
+        let end = function.name.pos;
+        if function.kind == FunctionKind::Initializer {
+            self.emit(Instr::Return { src: 0 }, end);
+        } else {
+            self.emit(Instr::ReturnNil {}, end);
+        }
+        let state = self.functions.pop().expect("pushed above");
+        let upvalues = self.resolution.upvalues[function.id.0 as usize]
+            .iter()
+            .map(|capture| match *capture {
+                Capture::Local(decl) => UpvalueDesc {
+                    is_local: true,
+                    index: u16::from(self.decl_regs[decl.0 as usize]),
+                },
+                Capture::Upvalue(index) => UpvalueDesc {
+                    is_local: false,
+                    index,
+                },
+            })
+            .collect();
+        let name = self.program.string(function.name.text);
+        self.finish_function(proto, name, arity, upvalues, state);
+        Ok(proto)
+    }
+
+    fn finish_function(
+        &mut self,
+        proto: u32,
+        name: u32,
+        arity: usize,
+        upvalues: Vec<UpvalueDesc>,
+        state: FunctionState,
+    ) {
+        self.program.set_function(
+            proto,
+            Proto {
+                name,
+                file: self.file,
+                // At most 255 parameters, checked by the parser.
+                arity: arity as u8,
+                num_regs: state.max_regs as u16,
+                upvalues,
+                code: state.code,
+                lines: state.lines,
+            },
+        );
+    }
+
+    // ----- emitting ------------------------------------------------------------------------
+
+    /// Appends `instr`, attributed to source position `pos`; returns its index.
+    fn emit(&mut self, instr: Instr, pos: Pos) -> usize {
+        let state = self.state();
+        let pc = state.code.len();
+        let same_place = state
+            .lines
+            .last()
+            .is_some_and(|entry| entry.line == pos.line && entry.column == pos.column);
+        if !same_place {
+            state.lines.push(LineEntry {
+                pc: pc as u32,
+                line: pos.line,
+                column: pos.column,
+            });
+        }
+        state.code.push(instr);
+        pc
+    }
+
+    fn next_pc(&mut self) -> usize {
+        self.state().code.len()
+    }
+
+    /// Points the jump at `at` to the next instruction to be emitted.
+    fn patch_jump_here(&mut self, at: usize) {
+        let target = self.next_pc();
+        let offset = jump_offset(at, target);
+        match &mut self.state().code[at] {
+            Instr::Jump { offset: o }
+            | Instr::JumpIfFalse { offset: o, .. }
+            | Instr::JumpIfTrue { offset: o, .. } => *o = offset,
+            other => unreachable!("patching a non-jump {other:?}"),
+        }
+    }
+
+    /// Emits a jump back to `target`.
+    fn emit_loop(&mut self, target: usize, pos: Pos) {
+        let at = self.next_pc();
+        self.emit(
+            Instr::Jump {
+                offset: jump_offset(at, target),
+            },
+            pos,
+        );
+    }
+
+    // ----- registers -----------------------------------------------------------------------
+
+    fn alloc(&mut self, pos: Pos) -> Gen<u8> {
+        let state = self.state();
+        if state.free >= MAX_REGISTERS {
+            let text = crate::builder::token_text_at(self.source, pos);
+            self.diagnostics.report(
+                pos,
+                Near::Token(text),
+                format!(
+                    "Function needs more than {MAX_REGISTERS} registers \
+                     (too many local variables, or an expression too complex)."
+                ),
+            );
+            return Err(OutOfRegisters);
+        }
+        let reg = state.free;
+        state.free += 1;
+        state.max_regs = state.max_regs.max(state.free);
+        Ok(reg as u8)
+    }
+
+    fn free_reg(&mut self) -> usize {
+        self.state().free
+    }
+
+    /// Releases every temporary from `mark` up.
+    fn release_to(&mut self, mark: usize) {
+        self.state().free = mark;
+    }
+
+    fn is_local_reg(&mut self, reg: u8) -> bool {
+        usize::from(reg) < self.state().locals_top
+    }
+
+    /// Makes the next free register the home of local `decl`.
+    fn declare_local(&mut self, decl: DeclId, pos: Pos) -> Gen<u8> {
+        let reg = self.alloc(pos)?;
+        self.bind_local(decl, reg);
+        Ok(reg)
+    }
+
+    /// Records that `decl` lives in `reg` from now to the end of the scope.
+    fn bind_local(&mut self, decl: DeclId, reg: u8) {
+        self.decl_regs[decl.0 as usize] = reg;
+        let captured = self.resolution.is_captured(decl);
+        let state = self.state();
+        state.locals_top = state.locals_top.max(usize::from(reg) + 1);
+        if let Some(scope) = state.scopes.last_mut() {
+            scope.captured |= captured;
+        }
+    }
+
+    fn begin_scope(&mut self) {
+        let state = self.state();
+        let base = state.free;
+        state.scopes.push(Scope {
+            base,
+            captured: false,
+        });
+    }
+
+    fn end_scope(&mut self, pos: Pos) {
+        let scope = self.state().scopes.pop().expect("scopes are balanced");
+        if scope.captured {
+            self.emit(
+                Instr::CloseUpvals {
+                    from: scope.base as u8,
+                },
+                pos,
+            );
+        }
+        let state = self.state();
+        state.free = scope.base;
+        state.locals_top = state.locals_top.min(scope.base);
+    }
+
+    /// Are we at the top level of the script, where declarations make globals?
+    fn at_global_scope(&self) -> bool {
+        self.functions.len() == 1 && self.functions[0].scopes.is_empty()
+    }
+}
+
+/// The offset of a jump at `from` to `to`, relative to the instruction after the jump.
+fn jump_offset(from: usize, to: usize) -> i32 {
+    // Code is far below 2^31 instructions: a function body is bounded by its source size.
+    to as i32 - (from as i32 + 1)
+}

@@ -1,0 +1,266 @@
+//! Code generation for statements and declarations: control flow as jumps, locals in fixed
+//! registers, globals through slots, and classes assembled from `Class`, `Inherit` and `Method`.
+
+use pvm_bytecode::Instr;
+
+use super::{Gen, Generator};
+use crate::ast::*;
+use crate::diagnostic::Pos;
+use crate::resolver::Binding;
+
+impl Generator<'_> {
+    pub(super) fn stmt(&mut self, stmt: &Stmt<'_>) -> Gen<()> {
+        let mark = self.free_reg();
+        match &stmt.kind {
+            StmtKind::Expression(expr) => self.expr_effect(expr)?,
+            StmtKind::Print(expr) => {
+                let reg = self.expr_any(expr)?;
+                self.emit(Instr::Print { src: reg }, stmt.pos);
+            }
+            StmtKind::Var { name, decl, init } => self.var_decl(*name, *decl, *init, stmt.pos)?,
+            StmtKind::Block(body) => {
+                self.begin_scope();
+                for inner in body.iter() {
+                    self.stmt(inner)?;
+                }
+                self.end_scope(stmt.pos);
+            }
+            StmtKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                let cond = self.expr_any(condition)?;
+                let skip_then = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
+                self.release_to(mark);
+                self.stmt(then_branch)?;
+                match else_branch {
+                    Some(else_branch) => {
+                        let skip_else = self.emit(Instr::Jump { offset: 0 }, stmt.pos);
+                        self.patch_jump_here(skip_then);
+                        self.stmt(else_branch)?;
+                        self.patch_jump_here(skip_else);
+                    }
+                    None => self.patch_jump_here(skip_then),
+                }
+            }
+            StmtKind::While { condition, body } => {
+                let start = self.next_pc();
+                let cond = self.expr_any(condition)?;
+                let exit = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
+                self.release_to(mark);
+                self.stmt(body)?;
+                self.emit_loop(start, stmt.pos);
+                self.patch_jump_here(exit);
+            }
+            StmtKind::For {
+                initializer,
+                condition,
+                increment,
+                body,
+            } => self.for_stmt(*initializer, *condition, *increment, body, stmt.pos)?,
+            StmtKind::Function(function) => {
+                if self.at_global_scope() {
+                    let proto = self.function(function)?;
+                    let reg = self.alloc(stmt.pos)?;
+                    self.emit(Instr::Closure { dst: reg, proto }, stmt.pos);
+                    let slot = self.program.global(function.name.text);
+                    self.emit(Instr::DefineGlobal { src: reg, slot }, stmt.pos);
+                } else {
+                    // The register is the function's before its body is generated, so the
+                    // body can capture it to call itself.
+                    let reg = self.declare_local(function.decl, stmt.pos)?;
+                    let proto = self.function(function)?;
+                    self.emit(Instr::Closure { dst: reg, proto }, stmt.pos);
+                }
+            }
+            StmtKind::Return(value) => self.return_stmt(*value, stmt.pos)?,
+            StmtKind::Class(class) => self.class(class, stmt.pos)?,
+            // The tree is only generated when there were no errors.
+            StmtKind::Error => {}
+        }
+        // Temporaries die with the statement; a declaration keeps its new local.
+        let keep = match stmt.kind {
+            StmtKind::Var { .. } | StmtKind::Function(_) | StmtKind::Class(_)
+                if !self.at_global_scope() =>
+            {
+                mark + 1
+            }
+            _ => mark,
+        };
+        self.release_to(keep);
+        Ok(())
+    }
+
+    fn var_decl(
+        &mut self,
+        name: Name<'_>,
+        decl: DeclId,
+        init: Option<&Expr<'_>>,
+        pos: Pos,
+    ) -> Gen<()> {
+        let reg = self.alloc(name.pos)?;
+        match init {
+            Some(init) => self.expr_to(init, reg)?,
+            None => {
+                self.emit(Instr::LoadNil { dst: reg }, pos);
+            }
+        }
+        if self.at_global_scope() {
+            let slot = self.program.global(name.text);
+            self.emit(Instr::DefineGlobal { src: reg, slot }, name.pos);
+        } else {
+            // Bound only now: the initializer must not see the new local (the resolver
+            // rejects reading it, and a shadowed outer name is still the outer one).
+            self.bind_local(decl, reg);
+        }
+        Ok(())
+    }
+
+    fn for_stmt(
+        &mut self,
+        initializer: Option<&Stmt<'_>>,
+        condition: Option<&Expr<'_>>,
+        increment: Option<&Expr<'_>>,
+        body: &Stmt<'_>,
+        pos: Pos,
+    ) -> Gen<()> {
+        self.begin_scope();
+        if let Some(initializer) = initializer {
+            self.stmt(initializer)?;
+        }
+        let mark = self.free_reg();
+        let start = self.next_pc();
+        let exit = match condition {
+            Some(condition) => {
+                let cond = self.expr_any(condition)?;
+                let exit = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
+                self.release_to(mark);
+                Some(exit)
+            }
+            None => None,
+        };
+        self.stmt(body)?;
+        if let Some(increment) = increment {
+            self.expr_effect(increment)?;
+            self.release_to(mark);
+        }
+        self.emit_loop(start, pos);
+        if let Some(exit) = exit {
+            self.patch_jump_here(exit);
+        }
+        self.end_scope(pos);
+        Ok(())
+    }
+
+    fn return_stmt(&mut self, value: Option<&Expr<'_>>, pos: Pos) -> Gen<()> {
+        match value {
+            Some(value) => {
+                let src = self.expr_any(value)?;
+                self.emit(Instr::Return { src }, pos);
+            }
+            // An initializer always hands back its receiver.
+            None if self.state().kind == FunctionKind::Initializer => {
+                self.emit(Instr::Return { src: 0 }, pos);
+            }
+            None => {
+                self.emit(Instr::ReturnNil {}, pos);
+            }
+        }
+        Ok(())
+    }
+
+    fn class(&mut self, class: &Class<'_>, pos: Pos) -> Gen<()> {
+        let global = self.at_global_scope();
+        let name = self.program.string(class.name.text);
+        // A global class still needs a register to hang methods on while it is built.
+        let class_reg = if global {
+            self.alloc(class.name.pos)?
+        } else {
+            self.declare_local(class.decl, class.name.pos)?
+        };
+        self.emit(
+            Instr::Class {
+                dst: class_reg,
+                name,
+            },
+            class.name.pos,
+        );
+        if global {
+            let slot = self.program.global(class.name.text);
+            self.emit(
+                Instr::DefineGlobal {
+                    src: class_reg,
+                    slot,
+                },
+                class.name.pos,
+            );
+        }
+
+        if let Some(superclass) = &class.superclass {
+            self.begin_scope();
+            let super_reg = self.alloc(superclass.name.pos)?;
+            self.load_variable(
+                superclass.name,
+                self.resolution.binding(superclass.id),
+                super_reg,
+            )?;
+            self.bind_local(superclass.super_decl, super_reg);
+            self.emit(
+                Instr::Inherit {
+                    class: class_reg,
+                    superclass: super_reg,
+                },
+                superclass.name.pos,
+            );
+        }
+
+        for method in class.methods {
+            let mark = self.free_reg();
+            let proto = self.function(method)?;
+            let method_reg = self.alloc(method.name.pos)?;
+            self.emit(
+                Instr::Closure {
+                    dst: method_reg,
+                    proto,
+                },
+                method.name.pos,
+            );
+            let method_name = self.program.string(method.name.text);
+            self.emit(
+                Instr::Method {
+                    class: class_reg,
+                    method: method_reg,
+                    name: method_name,
+                },
+                method.name.pos,
+            );
+            self.release_to(mark);
+        }
+
+        if class.superclass.is_some() {
+            self.end_scope(pos);
+        }
+        Ok(())
+    }
+
+    /// Loads the variable `name` (bound as `binding`) into `dst`.
+    pub(super) fn load_variable(&mut self, name: Name<'_>, binding: Binding, dst: u8) -> Gen<()> {
+        match binding {
+            Binding::Local(decl) => {
+                let src = self.decl_regs[decl.0 as usize];
+                if src != dst {
+                    self.emit(Instr::Move { dst, src }, name.pos);
+                }
+            }
+            Binding::Upvalue(idx) => {
+                self.emit(Instr::GetUpval { dst, idx }, name.pos);
+            }
+            Binding::Global => {
+                let slot = self.program.global(name.text);
+                self.emit(Instr::GetGlobal { dst, slot }, name.pos);
+            }
+        }
+        Ok(())
+    }
+}

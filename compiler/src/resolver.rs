@@ -1,0 +1,432 @@
+//! The resolver: decides what every name use refers to (a local declaration, an upvalue of the
+//! enclosing function, or a global), which locals are captured by closures, and which upvalues
+//! each function captures; and reports the static errors of the book (`return` outside a
+//! function, `this`/`super` outside a class, a local read in its own initializer, ...).
+//!
+//! It knows nothing about registers: answers are in terms of [`DeclId`]s, and the code generator
+//! maps declarations to registers as it meets them. That keeps scoping rules in one place and
+//! register allocation in another.
+
+use crate::ast::*;
+use crate::builder::IdCounts;
+use crate::diagnostic::{Diagnostics, Near, Pos};
+
+/// The most upvalues one function may capture (upvalue operands are 16 bits).
+const MAX_UPVALUES: usize = pvm_bytecode::MAX_UPVALUES;
+
+/// What a name use refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// A global slot, found by name.
+    Global,
+    /// A local of the function the use is in.
+    Local(DeclId),
+    /// Upvalue number `n` of the function the use is in.
+    Upvalue(u16),
+}
+
+/// How a function obtains one of its upvalues when its closure is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// A local of the directly enclosing function.
+    Local(DeclId),
+    /// An upvalue of the directly enclosing function.
+    Upvalue(u16),
+}
+
+/// Everything the code generator needs to know about names.
+#[derive(Debug)]
+pub struct Resolution {
+    /// Indexed by [`RefId`].
+    pub bindings: Vec<Binding>,
+    /// Indexed by [`DeclId`]: does some closure capture this local?
+    pub captured: Vec<bool>,
+    /// Indexed by [`FunctionId`]: the function's upvalues in order.
+    pub upvalues: Vec<Vec<Capture>>,
+}
+
+impl Resolution {
+    pub fn binding(&self, id: RefId) -> Binding {
+        self.bindings[id.0 as usize]
+    }
+
+    pub fn is_captured(&self, decl: DeclId) -> bool {
+        self.captured[decl.0 as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClassContext {
+    None,
+    Class,
+    Subclass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FunctionContext {
+    Script,
+    Function,
+    Method,
+    Initializer,
+}
+
+struct LocalName<'a> {
+    name: &'a str,
+    decl: DeclId,
+    /// False between declaration and the end of its initializer.
+    defined: bool,
+}
+
+struct FunctionScope<'a> {
+    id: Option<FunctionId>,
+    context: FunctionContext,
+    /// Block scopes, innermost last; empty at the top level of the script, where names are
+    /// globals.
+    scopes: Vec<Vec<LocalName<'a>>>,
+    upvalues: Vec<Capture>,
+}
+
+pub struct Resolver<'a, 'd> {
+    diagnostics: &'d Diagnostics,
+    functions: Vec<FunctionScope<'a>>,
+    class: ClassContext,
+    result: Resolution,
+}
+
+/// Resolves a whole program.
+pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostics) -> Resolution {
+    let mut resolver = Resolver {
+        diagnostics,
+        functions: vec![FunctionScope {
+            id: None,
+            context: FunctionContext::Script,
+            scopes: Vec::new(),
+            upvalues: Vec::new(),
+        }],
+        class: ClassContext::None,
+        result: Resolution {
+            bindings: vec![Binding::Global; counts.refs as usize],
+            captured: vec![false; counts.decls as usize],
+            upvalues: vec![Vec::new(); counts.functions as usize],
+        },
+    };
+    for stmt in program {
+        resolver.stmt(stmt);
+    }
+    resolver.result
+}
+
+impl<'a> Resolver<'a, '_> {
+    fn error(&self, pos: Pos, token: &str, message: &str) {
+        self.diagnostics
+            .report(pos, Near::Token(token.to_string()), message);
+    }
+
+    fn current(&mut self) -> &mut FunctionScope<'a> {
+        self.functions
+            .last_mut()
+            .expect("the script's scope is never popped")
+    }
+
+    // ----- scopes and names ----------------------------------------------------------------
+
+    fn begin_scope(&mut self) {
+        self.current().scopes.push(Vec::new());
+    }
+
+    fn end_scope(&mut self) {
+        self.current().scopes.pop();
+    }
+
+    /// Declares `name` in the innermost block scope; at the top level of the script it is a
+    /// global and needs nothing.
+    fn declare(&mut self, name: Name<'a>, decl: DeclId) {
+        let Some(scope) = self.current().scopes.last_mut() else {
+            return;
+        };
+        let duplicate = scope.iter().any(|local| local.name == name.text);
+        scope.push(LocalName {
+            name: name.text,
+            decl,
+            defined: false,
+        });
+        if duplicate {
+            self.error(
+                name.pos,
+                name.text,
+                "Already a variable with this name in this scope.",
+            );
+        }
+    }
+
+    fn define(&mut self) {
+        if let Some(local) = self.current().scopes.last_mut().and_then(|s| s.last_mut()) {
+            local.defined = true;
+        }
+    }
+
+    fn declare_defined(&mut self, name: Name<'a>, decl: DeclId) {
+        self.declare(name, decl);
+        self.define();
+    }
+
+    /// Declares an implicit local (`this`, `super`) that can't clash with user names.
+    fn declare_implicit(&mut self, name: &'a str, decl: DeclId) {
+        if let Some(scope) = self.current().scopes.last_mut() {
+            scope.push(LocalName {
+                name,
+                decl,
+                defined: true,
+            });
+        }
+    }
+
+    fn use_name(&mut self, name: &str, pos: Pos, id: RefId) {
+        let top = self.functions.len() - 1;
+        let binding = self.lookup(top, name, pos);
+        self.result.bindings[id.0 as usize] = binding;
+    }
+
+    /// What `name` means inside function number `level` of the function stack.
+    fn lookup(&mut self, level: usize, name: &str, pos: Pos) -> Binding {
+        let function = &self.functions[level];
+        for scope in function.scopes.iter().rev() {
+            if let Some(local) = scope.iter().rev().find(|local| local.name == name) {
+                if !local.defined {
+                    self.error(
+                        pos,
+                        name,
+                        "Can't read local variable in its own initializer.",
+                    );
+                }
+                return Binding::Local(local.decl);
+            }
+        }
+        if level == 0 {
+            return Binding::Global;
+        }
+        let capture = match self.lookup(level - 1, name, pos) {
+            Binding::Global => return Binding::Global,
+            Binding::Local(decl) => {
+                self.result.captured[decl.0 as usize] = true;
+                Capture::Local(decl)
+            }
+            Binding::Upvalue(index) => Capture::Upvalue(index),
+        };
+        self.add_upvalue(level, capture, pos, name)
+    }
+
+    fn add_upvalue(&mut self, level: usize, capture: Capture, pos: Pos, name: &str) -> Binding {
+        let upvalues = &mut self.functions[level].upvalues;
+        if let Some(index) = upvalues.iter().position(|&c| c == capture) {
+            return Binding::Upvalue(index as u16);
+        }
+        if upvalues.len() >= MAX_UPVALUES {
+            self.error(
+                pos,
+                name,
+                &format!("Too many closure variables in function (the limit is {MAX_UPVALUES})."),
+            );
+            return Binding::Upvalue(0);
+        }
+        upvalues.push(capture);
+        Binding::Upvalue((upvalues.len() - 1) as u16)
+    }
+
+    // ----- statements --------------------------------------------------------------------
+
+    fn stmts(&mut self, stmts: &[&'a Stmt<'a>]) {
+        for stmt in stmts {
+            self.stmt(stmt);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &'a Stmt<'a>) {
+        match &stmt.kind {
+            StmtKind::Expression(expr) | StmtKind::Print(expr) => self.expr(expr),
+            StmtKind::Var { name, decl, init } => {
+                self.declare(*name, *decl);
+                if let Some(init) = init {
+                    self.expr(init);
+                }
+                self.define();
+            }
+            StmtKind::Block(body) => {
+                self.begin_scope();
+                self.stmts(body);
+                self.end_scope();
+            }
+            StmtKind::If {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                self.expr(condition);
+                self.stmt(then_branch);
+                if let Some(else_branch) = else_branch {
+                    self.stmt(else_branch);
+                }
+            }
+            StmtKind::While { condition, body } => {
+                self.expr(condition);
+                self.stmt(body);
+            }
+            StmtKind::For {
+                initializer,
+                condition,
+                increment,
+                body,
+            } => {
+                self.begin_scope();
+                if let Some(initializer) = initializer {
+                    self.stmt(initializer);
+                }
+                if let Some(condition) = condition {
+                    self.expr(condition);
+                }
+                if let Some(increment) = increment {
+                    self.expr(increment);
+                }
+                self.stmt(body);
+                self.end_scope();
+            }
+            StmtKind::Function(function) => {
+                // Defined before the body so the function can call itself.
+                self.declare_defined(function.name, function.decl);
+                self.function(function, FunctionContext::Function);
+            }
+            StmtKind::Return(value) => self.return_stmt(stmt.pos, *value),
+            StmtKind::Class(class) => self.class(class),
+            StmtKind::Error => {}
+        }
+    }
+
+    fn return_stmt(&mut self, pos: Pos, value: Option<&'a Expr<'a>>) {
+        match self.current().context {
+            FunctionContext::Script => {
+                self.error(pos, "return", "Can't return from top-level code.");
+            }
+            FunctionContext::Initializer if value.is_some() => {
+                self.error(pos, "return", "Can't return a value from an initializer.");
+            }
+            _ => {}
+        }
+        if let Some(value) = value {
+            self.expr(value);
+        }
+    }
+
+    fn function(&mut self, function: &'a Function<'a>, context: FunctionContext) {
+        self.functions.push(FunctionScope {
+            id: Some(function.id),
+            context,
+            scopes: vec![Vec::new()],
+            upvalues: Vec::new(),
+        });
+        if context != FunctionContext::Function {
+            self.declare_implicit("this", function.this_decl);
+        }
+        for param in function.params {
+            self.declare_defined(param.name, param.decl);
+        }
+        self.stmts(function.body);
+        let finished = self
+            .functions
+            .pop()
+            .expect("pushed at the start of this function");
+        if let Some(id) = finished.id {
+            self.result.upvalues[id.0 as usize] = finished.upvalues;
+        }
+    }
+
+    fn class(&mut self, class: &'a Class<'a>) {
+        let enclosing = self.class;
+        self.class = ClassContext::Class;
+        self.declare_defined(class.name, class.decl);
+
+        if let Some(superclass) = &class.superclass {
+            if superclass.name.text == class.name.text {
+                self.error(
+                    superclass.name.pos,
+                    superclass.name.text,
+                    "A class can't inherit from itself.",
+                );
+            }
+            self.use_name(superclass.name.text, superclass.name.pos, superclass.id);
+            self.class = ClassContext::Subclass;
+            self.begin_scope();
+            self.declare_implicit("super", superclass.super_decl);
+        }
+
+        for method in class.methods {
+            let context = match method.kind {
+                FunctionKind::Initializer => FunctionContext::Initializer,
+                FunctionKind::Method | FunctionKind::Function => FunctionContext::Method,
+            };
+            self.function(method, context);
+        }
+
+        if class.superclass.is_some() {
+            self.end_scope();
+        }
+        self.class = enclosing;
+    }
+
+    // ----- expressions -------------------------------------------------------------------
+
+    fn expr(&mut self, expr: &'a Expr<'a>) {
+        match &expr.kind {
+            ExprKind::Nil
+            | ExprKind::True
+            | ExprKind::False
+            | ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Error => {}
+            ExprKind::Variable { name, id } => self.use_name(name.text, name.pos, *id),
+            ExprKind::Assign { name, id, value } => {
+                self.expr(value);
+                self.use_name(name.text, name.pos, *id);
+            }
+            ExprKind::Grouping(inner) => self.expr(inner),
+            ExprKind::Unary { operand, .. } => self.expr(operand),
+            ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
+                self.expr(left);
+                self.expr(right);
+            }
+            ExprKind::Call { callee, args } => {
+                self.expr(callee);
+                for arg in args.iter() {
+                    self.expr(arg);
+                }
+            }
+            ExprKind::Get { object, .. } => self.expr(object),
+            ExprKind::Set { object, value, .. } => {
+                self.expr(object);
+                self.expr(value);
+            }
+            ExprKind::This { id } => {
+                if self.class == ClassContext::None {
+                    self.error(expr.pos, "this", "Can't use 'this' outside of a class.");
+                } else {
+                    self.use_name("this", expr.pos, *id);
+                }
+            }
+            ExprKind::Super { id, this_id, .. } => match self.class {
+                ClassContext::None => {
+                    self.error(expr.pos, "super", "Can't use 'super' outside of a class.");
+                }
+                ClassContext::Class => {
+                    self.error(
+                        expr.pos,
+                        "super",
+                        "Can't use 'super' in a class with no superclass.",
+                    );
+                }
+                ClassContext::Subclass => {
+                    self.use_name("super", expr.pos, *id);
+                    self.use_name("this", expr.pos, *this_id);
+                }
+            },
+        }
+    }
+}
