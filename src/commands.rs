@@ -1,0 +1,204 @@
+//! What each `pvm` subcommand does, from arguments to exit code. Every error is
+//! reported here, on stderr, with the file it concerns and a documented exit code.
+
+use pvm_compiler::CompileError;
+use pvm_runtime::{GcStress, Options, RuntimeErrorKind};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub const EXIT_USAGE: u8 = 64;
+pub const EXIT_COMPILE: u8 = 65;
+pub const EXIT_RUNTIME: u8 = 70;
+pub const EXIT_IO: u8 = 74;
+
+#[derive(clap::Args)]
+#[command(trailing_var_arg = true)]
+pub struct RunArgs {
+    /// Collect garbage before every N-th allocation (1 = every allocation), to
+    /// flush out GC bugs. Also settable with the PVM_GC_STRESS environment variable.
+    #[arg(long, value_name = "N")]
+    gc_stress: Option<u32>,
+    /// Deepest call nesting before a `Stack overflow.` error.
+    #[arg(long, value_name = "FRAMES", default_value_t = pvm_runtime::DEFAULT_MAX_CALL_DEPTH)]
+    max_call_depth: usize,
+    /// Stop with an error after this many calls plus backward jumps (for tests
+    /// and fuzzing; programs cannot catch it).
+    #[arg(long, value_name = "STEPS")]
+    budget: Option<u64>,
+    /// A .pbc file, or a source file to compile in memory.
+    file: PathBuf,
+    /// Arguments for the program.
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// `pvm compile SOURCE [-o OUT]`.
+pub fn compile(source: &Path, output: Option<&Path>) -> ExitCode {
+    let output = output.map_or_else(|| source.with_extension("pbc"), Path::to_path_buf);
+    if same_file(source, &output) {
+        eprintln!(
+            "pvm: {}: refusing to overwrite the source file with its own bytecode (use -o)",
+            output.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let program = match pvm_compiler::compile_file(source) {
+        Ok(program) => program,
+        Err(error) => return report_compile_error(error),
+    };
+    let bytes = pvm_bytecode::encode(&program);
+    match write_atomically(&output, &bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("pvm: {}: cannot write: {error}", output.display());
+            ExitCode::from(EXIT_IO)
+        }
+    }
+}
+
+/// `pvm run FILE [ARGS…]`.
+pub fn run(args: RunArgs) -> ExitCode {
+    pvm_stdlib::start_clock();
+    let bytes = match load_or_compile(&args.file) {
+        Ok(bytes) => bytes,
+        Err(code) => return code,
+    };
+    let gc_stress = args
+        .gc_stress
+        .or_else(|| {
+            std::env::var("PVM_GC_STRESS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+        })
+        .filter(|&n| n > 0)
+        .map_or(GcStress::Off, GcStress::Every);
+    let options = Options {
+        gc_stress,
+        max_call_depth: args.max_call_depth,
+        instruction_budget: args.budget,
+    };
+    let stdout = Box::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout().lock(),
+    ));
+    let mut vm = match pvm_runtime::load_bytes(&bytes, pvm_stdlib::natives(), options, stdout) {
+        Ok(vm) => vm,
+        Err(error) => {
+            eprintln!("pvm: {}: {error}", args.file.display());
+            return ExitCode::from(EXIT_COMPILE);
+        }
+    };
+    match vm.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`pvm run app.pbc | head -1`) is not worth a message.
+        Err(error) if error.kind == RuntimeErrorKind::Output(std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::from(EXIT_IO)
+        }
+        Err(error) => {
+            let code = match error.kind {
+                RuntimeErrorKind::Output(_) => EXIT_IO,
+                _ => EXIT_RUNTIME,
+            };
+            eprintln!("{error}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// `pvm disasm FILE`.
+pub fn disasm(file: &Path) -> ExitCode {
+    let bytes = match load_or_compile(file) {
+        Ok(bytes) => bytes,
+        Err(code) => return code,
+    };
+    let program = match pvm_bytecode::decode(&bytes) {
+        Ok(program) => program,
+        Err(error) => {
+            eprintln!("pvm: {}: {error}", file.display());
+            return ExitCode::from(EXIT_COMPILE);
+        }
+    };
+    let listing = pvm_bytecode::disassemble(&program);
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(listing.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_IO),
+        Err(error) => {
+            eprintln!("pvm: cannot write the listing: {error}");
+            ExitCode::from(EXIT_IO)
+        }
+    }
+}
+
+/// The bytes of `file` as bytecode: read as-is when it starts with pvm's magic
+/// number (whatever its name), otherwise compiled from source in memory and
+/// encoded, so that source and `.pbc` take exactly the same path into the VM.
+fn load_or_compile(file: &Path) -> Result<Vec<u8>, ExitCode> {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            eprintln!("pvm: {}: cannot read: {error}", file.display());
+            return Err(ExitCode::from(EXIT_IO));
+        }
+    };
+    if bytes.starts_with(&pvm_bytecode::MAGIC) {
+        return Ok(bytes);
+    }
+    match pvm_compiler::compile_file(file) {
+        Ok(program) => Ok(pvm_bytecode::encode(&program)),
+        Err(error) => Err(report_compile_error(error)),
+    }
+}
+
+fn report_compile_error(error: CompileError) -> ExitCode {
+    match error {
+        CompileError::Io { path, source: io } => {
+            eprintln!("pvm: {path}: cannot read: {io}");
+            ExitCode::from(EXIT_IO)
+        }
+        CompileError::Diagnostics(diagnostics) => {
+            for diagnostic in diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            ExitCode::from(EXIT_COMPILE)
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place,
+/// so a reader never sees a half-written `.pbc` and a failed write leaves the old
+/// file intact.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned());
+    let file_name = file_name.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "output path names no file",
+        )
+    })?;
+    let temporary: PathBuf =
+        path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
