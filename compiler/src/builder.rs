@@ -11,7 +11,7 @@
 use std::cell::Cell;
 
 use bumpalo::Bump;
-use lalrpop_util::{ErrorRecovery, ParseError};
+use lalrpop_util::ParseError;
 use logos::Logos;
 
 use crate::ast::*;
@@ -23,9 +23,10 @@ use crate::lexer::{self, LexError, Token};
 /// for this (see `compile_source`); 1,000 is far beyond hand-written code.
 pub const MAX_NESTING_DEPTH: u32 = 1000;
 
-/// A placeholder's depth: just past the limit, so that its parent lands two past it and is
-/// recognised as "already reported".
-const PLACEHOLDER_DEPTH: u32 = MAX_NESTING_DEPTH + 1;
+/// A placeholder's depth: far enough past the limit that no node built from ordinary children
+/// (each at most the limit, plus the two or three levels a function or class adds) reaches it,
+/// so a node above a placeholder knows the problem was already reported.
+const PLACEHOLDER_DEPTH: u32 = 2 * MAX_NESTING_DEPTH;
 
 /// The book's limit on parameters and arguments, which also keeps calls within a register
 /// window.
@@ -54,8 +55,6 @@ pub struct Builder<'a> {
     next_decl: Cell<u32>,
     next_function: Cell<u32>,
 }
-
-type Recovery<'a> = ErrorRecovery<Pos, Token<'a>, LexError>;
 
 impl<'a> Builder<'a> {
     pub fn new(arena: &'a Bump, source: &'a str, diagnostics: &'a Diagnostics) -> Self {
@@ -122,9 +121,9 @@ impl<'a> Builder<'a> {
     }
 
     /// Reports the nesting limit at the innermost node that crosses it; nodes above a
-    /// placeholder are two or more past the limit and stay quiet.
+    /// placeholder stay quiet.
     fn report_if_first_too_deep(&self, pos: Pos, depth: u32) {
-        if depth == PLACEHOLDER_DEPTH {
+        if depth <= PLACEHOLDER_DEPTH {
             self.report_at_token(
                 pos,
                 format!("Code nests too deeply (the limit is {MAX_NESTING_DEPTH} levels)."),
@@ -305,13 +304,6 @@ impl<'a> Builder<'a> {
 
     // ----- errors ------------------------------------------------------------------------
 
-    /// A statement the parser gave up on; reports the error and stands in for the statement.
-    pub fn recovered(&self, recovery: Recovery<'a>) -> &'a Stmt<'a> {
-        let pos = error_pos(&recovery.error);
-        self.report_parse_error(recovery.error);
-        self.stmt(pos, StmtKind::Error)
-    }
-
     pub fn report_parse_error(&self, error: ParseError<Pos, Token<'a>, LexError>) {
         match error {
             ParseError::UnrecognizedToken {
@@ -350,16 +342,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn error_pos(error: &ParseError<Pos, Token<'_>, LexError>) -> Pos {
-    match error {
-        ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => token.0,
-        ParseError::UnrecognizedEof { location, .. } | ParseError::InvalidToken { location } => {
-            *location
-        }
-        ParseError::User { error } => match *error {},
-    }
-}
-
 /// A readable "what was expected" from LALRPOP's list of terminal names (which come quoted,
 /// e.g. `"\";\""`).
 fn expectation(expected: &[String]) -> String {
@@ -367,6 +349,14 @@ fn expectation(expected: &[String]) -> String {
     if names.contains(&"number") {
         return "Expect expression.".to_string();
     }
+    // Operators that could continue the expression before the error are rarely what was
+    // meant; name what could end it instead when there is such a thing.
+    let enders: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !CONTINUATIONS.contains(&display_terminal(name).as_str()))
+        .collect();
+    let names = if enders.is_empty() { names } else { enders };
     match names.as_slice() {
         [] => "Unexpected token.".to_string(),
         [only] => format!("Expect {}.", display_terminal(only)),
@@ -376,6 +366,12 @@ fn expectation(expected: &[String]) -> String {
         }
     }
 }
+
+/// Tokens that continue an expression, as [`display_terminal`] shows them.
+const CONTINUATIONS: &[&str] = &[
+    "'('", "'.'", "'-'", "'+'", "'/'", "'*'", "'!='", "'='", "'=='", "'>'", "'>='", "'<'", "'<='",
+    "'and'", "'or'",
+];
 
 fn display_terminal(name: &str) -> String {
     match name {

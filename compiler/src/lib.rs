@@ -120,3 +120,36 @@ fn compile_on_this_thread(
         _ => Err(CompileError::Diagnostics(diagnostics.into_sorted())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nesting limit must leave the recursive passes room on an ordinary 8 MiB main-thread
+    /// stack even in a debug build, so the dedicated compiler thread is headroom, not a need.
+    #[test]
+    fn nesting_just_under_the_limit_fits_an_8_mib_stack() {
+        let n = (MAX_NESTING_DEPTH - 5) as usize;
+        let shapes = [
+            format!("print {}1{};", "(".repeat(n), ")".repeat(n)),
+            format!("{}{}", "{".repeat(n), "}".repeat(n)),
+            format!("print {}1;", "!".repeat(n)),
+            format!("fun f() {{ return f; }} f{};", "()".repeat(n)),
+            format!("fun f() {{ return f; }} f{};", ".b()".repeat(n / 2)),
+            format!("var a; a{} = 1;", " = a".repeat(n)),
+            format!("print 1{};", " + 1".repeat(n)),
+            format!("{}{}", "fun f() {".repeat(n / 2), "}".repeat(n / 2)),
+        ];
+        for source in shapes {
+            let result = std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn(move || compile_on_this_thread("t.lox", &source).map(|_| ()))
+                .expect("spawn")
+                .join()
+                .expect("no stack overflow");
+            if let Err(error) = result {
+                panic!("{error}");
+            }
+        }
+    }
+}

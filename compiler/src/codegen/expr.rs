@@ -34,16 +34,25 @@ impl Generator<'_> {
         }
     }
 
-    /// Like [`Self::expr_any`] for an operand evaluated before `later`: a local may only be
-    /// read in place if `later` cannot change it first.
-    fn operand_before(&mut self, expr: &Expr<'_>, later: &Expr<'_>) -> Gen<u8> {
-        if can_write_locals(later) {
-            let reg = self.alloc(expr.pos)?;
-            self.expr_to(expr, reg)?;
-            Ok(reg)
-        } else {
-            self.expr_any(expr)
+    /// Evaluates an operand of an instruction that will write `dst`, returning where the
+    /// operand is. A local is read in place unless `later` (evaluated after this operand and
+    /// before the instruction) could change it. Otherwise the operand goes straight into `dst`
+    /// when `dst` is scratch (not a local that `later` may still read), which keeps chains like
+    /// `a + b + c + ...` or `!!!x` to a constant number of registers.
+    fn operand_into(&mut self, expr: &Expr<'_>, dst: u8, later: Option<&Expr<'_>>) -> Gen<u8> {
+        let later_writes = later.is_some_and(can_write_locals);
+        if !later_writes {
+            if let Some(reg) = self.local_register(expr) {
+                return Ok(reg);
+            }
         }
+        let reg = if self.is_local_reg(dst) {
+            self.alloc(expr.pos)?
+        } else {
+            dst
+        };
+        self.expr_to(expr, reg)?;
+        Ok(reg)
     }
 
     /// Evaluates `expr` for its side effects only (an expression statement).
@@ -120,7 +129,7 @@ impl Generator<'_> {
                 if let (UnaryOp::Negate, ExprKind::Number(value)) = (op, &operand.kind) {
                     self.load_number(-value, dst, pos);
                 } else {
-                    let src = self.expr_any(operand)?;
+                    let src = self.operand_into(operand, dst, None)?;
                     let instr = match op {
                         UnaryOp::Negate => Instr::Neg { dst, src },
                         UnaryOp::Not => Instr::Not { dst, src },
@@ -129,14 +138,14 @@ impl Generator<'_> {
                 }
             }
             ExprKind::Binary { op, left, right } => {
-                let a = self.operand_before(left, right)?;
+                let a = self.operand_into(left, dst, Some(right))?;
                 let b = self.expr_any(right)?;
                 self.emit(binary_instr(*op, dst, a, b), pos);
             }
             ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
             ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
             ExprKind::Get { object, name } => {
-                let obj = self.expr_any(object)?;
+                let obj = self.operand_into(object, dst, None)?;
                 let name_k = self.program.string(name.text);
                 self.emit(
                     Instr::GetProp {
@@ -226,7 +235,13 @@ impl Generator<'_> {
 
     /// `object.name = value`; returns the register holding the value.
     fn set_property(&mut self, object: &Expr<'_>, name: Name<'_>, value: &Expr<'_>) -> Gen<u8> {
-        let obj = self.operand_before(object, value)?;
+        let obj = if can_write_locals(value) {
+            let reg = self.alloc(object.pos)?;
+            self.expr_to(object, reg)?;
+            reg
+        } else {
+            self.expr_any(object)?
+        };
         let src = self.expr_any(value)?;
         let name_k = self.program.string(name.text);
         self.emit(

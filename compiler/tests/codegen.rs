@@ -1,0 +1,245 @@
+//! Snapshot checks of the code the compiler emits, rendered compactly (mnemonic and operands)
+//! so that the expectations show register use exactly without depending on the disassembler's
+//! layout; plus determinism and the file name recorded by `compile_file`.
+
+use pvm_bytecode::{Instr, OperandKind, Program};
+use pvm_compiler::compile_source;
+
+fn compile(source: &str) -> Program {
+    compile_source("t.lox", source).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn listing(code: &[Instr]) -> String {
+    code.iter()
+        .map(|instr| {
+            let operands: Vec<String> = instr
+                .operands()
+                .iter()
+                .map(|operand| match operand.kind {
+                    OperandKind::Reg => format!("r{}", operand.value),
+                    OperandKind::Const | OperandKind::Name => format!("#{}", operand.value),
+                    OperandKind::Global => format!("g{}", operand.value),
+                    OperandKind::Upval => format!("u{}", operand.value),
+                    OperandKind::Proto => format!("fn{}", operand.value),
+                    OperandKind::Count | OperandKind::Jump | OperandKind::Imm => {
+                        operand.value.to_string()
+                    }
+                })
+                .collect();
+            format!("{} {}", instr.mnemonic(), operands.join(" "))
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The listing of function `index` of the compiled `source`.
+fn function_listing(source: &str, index: usize) -> String {
+    listing(&compile(source).functions[index].code)
+}
+
+#[test]
+fn locals_are_read_in_place_and_chains_reuse_the_result_register() {
+    let source = "fun f(a, b) { var c = a + b * 2 - 1; return c; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "loadint r5 2\n\
+         mul r4 r2 r5\n\
+         add r3 r1 r4\n\
+         loadint r4 1\n\
+         sub r3 r3 r4\n\
+         return r3\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn assignment_to_a_local_writes_its_register_last() {
+    // `a = x or a` must not clobber `a` before its right side reads it.
+    let source = "fun f(a, x) { a = x or a; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r3 r2\n\
+         jumpiftrue r3 1\n\
+         move r3 r1\n\
+         move r1 r3\n\
+         returnnil"
+    );
+    // `a + f(...)` where the call may change `a` (through a closure) copies `a` first.
+    let source = "fun f(a, g) { return a + g(); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r3 r1\n\
+         move r4 r2\n\
+         call r4 0\n\
+         add r3 r3 r4\n\
+         return r3\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn calls_put_callee_and_arguments_in_consecutive_registers() {
+    let source = "var o; o.m(1, 2); print f(o)(3);";
+    assert_eq!(
+        function_listing(source, 0),
+        "loadnil r1\n\
+         defglobal r1 g0\n\
+         getglobal r1 g0\n\
+         loadint r2 1\n\
+         loadint r3 2\n\
+         invoke r1 2 #1\n\
+         getglobal r1 g1\n\
+         getglobal r2 g0\n\
+         call r1 1\n\
+         loadint r2 3\n\
+         call r1 1\n\
+         print r1\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn captured_block_locals_are_closed_at_block_end() {
+    let source = "{ var a = 1; fun g() { return a; } }";
+    let program = compile(source);
+    assert_eq!(
+        listing(&program.functions[0].code),
+        "loadint r1 1\n\
+         closure r2 fn1\n\
+         close r1\n\
+         returnnil"
+    );
+    let g = &program.functions[1];
+    assert_eq!(g.upvalues.len(), 1);
+    assert!(g.upvalues[0].is_local);
+    assert_eq!(g.upvalues[0].index, 1);
+    assert_eq!(listing(&g.code), "getupval r1 u0\nreturn r1\nreturnnil");
+}
+
+#[test]
+fn loops_jump_relative_to_the_next_instruction() {
+    let source = "for (var i = 0; i < 3; i = i + 1) print i;";
+    assert_eq!(
+        function_listing(source, 0),
+        "loadint r1 0\n\
+         loadint r3 3\n\
+         lt r2 r1 r3\n\
+         jumpiffalse r2 4\n\
+         print r1\n\
+         loadint r2 1\n\
+         add r1 r1 r2\n\
+         jump -7\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn classes_methods_super_and_initializers() {
+    let source = "class A { init(x) { this.x = x; return; } }\n\
+                  class B < A { m() { return super.m(1); } }";
+    let program = compile(source);
+    assert_eq!(
+        listing(&program.functions[0].code),
+        "class r1 #0\n\
+         defglobal r1 g0\n\
+         closure r2 fn1\n\
+         method r1 r2 #2\n\
+         class r1 #3\n\
+         defglobal r1 g1\n\
+         getglobal r2 g0\n\
+         inherit r1 r2\n\
+         closure r3 fn2\n\
+         method r1 r3 #4\n\
+         close r2\n\
+         returnnil"
+    );
+    // `return;` in an initializer and its implicit end both return `this`.
+    assert_eq!(
+        listing(&program.functions[1].code),
+        "setprop r0 r1 #1\nreturn r0\nreturn r0"
+    );
+    assert_eq!(
+        listing(&program.functions[2].code),
+        "move r1 r0\n\
+         loadint r2 1\n\
+         getupval r3 u0\n\
+         superinvoke r1 1 r3 #4\n\
+         return r1\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn numbers_and_strings_are_deduplicated_constants() {
+    let program = compile("print 1.5; print 1.5; print \"s\"; print \"s\"; print -0; print 70000;");
+    let numbers = program
+        .constants
+        .iter()
+        .filter(|c| matches!(c, pvm_bytecode::Constant::Number(_)))
+        .count();
+    // 1.5 and -0 (which an integer immediate can't hold); 70000 is an immediate.
+    assert_eq!(numbers, 2);
+    assert_eq!(
+        program
+            .constants
+            .iter()
+            .filter(|c| **c == pvm_bytecode::Constant::String("s".into()))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn many_constants_go_past_u16() {
+    let source: String = (0..70_000).map(|i| format!("print {i}.5;\n")).collect();
+    let program = compile(&source);
+    assert!(program.constants.len() > 70_000);
+}
+
+#[test]
+fn line_table_points_at_operators_and_calls() {
+    let program = compile("var a = 1;\nprint a\n  + \"x\";\nf(\n1\n);");
+    let script = &program.functions[0];
+    let add = script
+        .code
+        .iter()
+        .position(|i| matches!(i, Instr::Add { .. }))
+        .expect("an add");
+    assert_eq!(script.position(add), Some((3, 3)));
+    let call = script
+        .code
+        .iter()
+        .position(|i| matches!(i, Instr::Call { .. }))
+        .expect("a call");
+    assert_eq!(script.position(call), Some((6, 1)));
+}
+
+#[test]
+fn compiling_twice_gives_identical_bytes() {
+    let source = "var z = 1; var a = 2; class K < Z { m() { return this.q + z; } }\n\
+                  fun f(x) { fun g() { return x; } return g; } print f(3)() + \"s\";";
+    let first = pvm_bytecode::encode(&compile(source));
+    for _ in 0..5 {
+        assert_eq!(pvm_bytecode::encode(&compile(source)), first);
+    }
+}
+
+#[test]
+fn compile_file_records_only_the_file_name() {
+    let dir = std::env::temp_dir().join(format!("pvm-compiler-name-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("main.lox");
+    std::fs::write(&path, "print 1;").expect("write");
+    let program = pvm_compiler::compile_file(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(program.expect("compiles").files, ["main.lox"]);
+}
+
+#[test]
+fn the_disassembler_can_read_the_output() {
+    let text = pvm_bytecode::disassemble(&compile("fun f() { return 1; } print f();"));
+    assert!(text.contains("function #1 f"), "{text}");
+    assert!(text.contains("call"), "{text}");
+}
