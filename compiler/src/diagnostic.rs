@@ -81,6 +81,10 @@ impl Diagnostics {
     }
 
     pub(crate) fn report(&self, pos: Pos, near: Near, message: impl Into<String>) {
+        let near = match near {
+            Near::Token(text) => Near::Token(one_line_excerpt(&text)),
+            other => other,
+        };
         self.found.borrow_mut().push(Diagnostic {
             file: self.file.clone(),
             line: pos.line,
@@ -104,4 +108,18 @@ impl Diagnostics {
         found.dedup();
         found
     }
+}
+
+/// The most characters of a token a diagnostic quotes.
+const MAX_QUOTED_CHARS: usize = 40;
+
+/// A token as quoted in a diagnostic: its first line, cut short if long, so that every
+/// diagnostic stays on one line (a string literal may span many).
+fn one_line_excerpt(text: &str) -> String {
+    let first_line = text.lines().next().unwrap_or("");
+    let mut excerpt: String = first_line.chars().take(MAX_QUOTED_CHARS).collect();
+    if excerpt.len() < text.len() {
+        excerpt.push_str("...");
+    }
+    excerpt
 }

@@ -182,12 +182,9 @@ impl<'src> Iterator for Lexer<'src, '_> {
                 }
                 Ok(token) => return Some(Ok((start, token, end))),
                 Err(()) => {
-                    let text = self.inner.slice();
-                    self.diagnostics.report(
-                        start,
-                        Near::Nothing,
-                        format!("Unexpected character {text:?}."),
-                    );
+                    let text = self.inner.slice().to_string();
+                    self.diagnostics
+                        .report(start, Near::Token(text), "Unexpected character.");
                 }
             }
         }
@@ -274,7 +271,7 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                "t.lox:1:3: error: Unexpected character \"@\".",
+                "t.lox:1:3: error at '@': Unexpected character.",
                 "t.lox:2:1: error: Unterminated string.",
             ]
         );

@@ -48,7 +48,7 @@ fn lexical_and_syntax_and_static_errors_come_together_in_source_order() {
         found,
         [
             "t.lox:1:1: error at 'return': Can't return from top-level code.",
-            "t.lox:2:9: error: Unexpected character \"@\".",
+            "t.lox:2:9: error at '@': Unexpected character.",
             "t.lox:2:10: error at ';': Expect expression.",
             "t.lox:3:1: error at 'this': Can't use 'this' outside of a class.",
         ]
@@ -63,6 +63,18 @@ fn unterminated_string_points_at_its_start() {
             "t.lox:2:7: error: Unterminated string.",
             "t.lox:4:4: error at end: Expect expression."
         ]
+    );
+}
+
+#[test]
+fn quoted_tokens_stay_on_one_line() {
+    assert_eq!(
+        errors("print \"a\nb\" \"c\";"),
+        ["t.lox:2:4: error at '\"c\"': Expect ';'."]
+    );
+    assert_eq!(
+        errors("print 1 \"two\nlines\";"),
+        ["t.lox:1:9: error at '\"two...': Expect ';'."]
     );
 }
 
