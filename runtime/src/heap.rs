@@ -34,6 +34,7 @@ pub enum GcStress {
 pub struct Heap {
     objects: *mut Header,
     pub(crate) bytes_allocated: usize,
+    pub(crate) peak_bytes: usize,
     next_gc: usize,
     strings: HashTable<*mut ObjString>,
     gray: Vec<*mut Header>,
@@ -48,6 +49,7 @@ impl Heap {
         Heap {
             objects: std::ptr::null_mut(),
             bytes_allocated: 0,
+            peak_bytes: 0,
             next_gc: INITIAL_THRESHOLD,
             strings: HashTable::new(),
             gray: Vec::new(),
@@ -88,6 +90,7 @@ impl Heap {
         unsafe { (*header).next = self.objects };
         self.objects = header;
         self.bytes_allocated += size_of::<T>() + extra_bytes;
+        self.peak_bytes = self.peak_bytes.max(self.bytes_allocated);
         ptr
     }
 

@@ -192,6 +192,11 @@ impl Vm {
         self.heap.collections
     }
 
+    /// The most bytes the heap has accounted for at once.
+    pub fn peak_heap_bytes(&self) -> usize {
+        self.heap.peak_bytes
+    }
+
     /// Bytes the heap currently accounts for.
     pub fn heap_bytes(&self) -> usize {
         self.heap.bytes_allocated
