@@ -10,7 +10,7 @@
 //! unchecked register and table access, so nothing unverified may reach it.
 
 use pvm_bytecode::{
-    Constant, Function, Instr, Location, OperandKind, Program, MAX_ARITY, MAX_REGISTERS,
+    Constant, Function, Instr, Location, Module, OperandKind, Program, MAX_ARITY, MAX_REGISTERS,
 };
 
 /// What the verifier found wrong, and where.
@@ -53,8 +53,40 @@ pub fn verify(program: &Program) -> Result<(), VerifyError> {
         }
         Some(_) => {}
     }
+    for (index, module) in program.modules.iter().enumerate() {
+        verify_module(program, index, module)?;
+    }
     for (index, function) in program.functions.iter().enumerate() {
         verify_function(program, index, function)?;
+    }
+    Ok(())
+}
+
+fn verify_module(program: &Program, index: usize, module: &Module) -> Result<(), VerifyError> {
+    let here = Location::Module(index);
+    if program.string(module.name).is_none() {
+        return fail(here, format!("module {index}: name {} is not a string constant", module.name));
+    }
+    let function = module.function as usize;
+    match program.functions.get(function) {
+        Some(f) if function != program.entry as usize && f.arity == 0 && f.upvalues.is_empty() => {}
+        _ => {
+            return fail(
+                here,
+                format!(
+                    "module {index}: function #{function} is missing, the entry, or not a \
+                     top level (no parameters, no upvalues)"
+                ),
+            )
+        }
+    }
+    for export in &module.exports {
+        if program.string(export.name).is_none() || export.slot as usize >= program.globals.len() {
+            return fail(
+                here,
+                format!("module {index}: export (name #{}, slot g{}) is invalid", export.name, export.slot),
+            );
+        }
     }
     Ok(())
 }
@@ -157,6 +189,16 @@ fn verify_instr(
             OperandKind::Count => (last_register + value >= num_regs).then(|| {
                 format!("{value} arguments after r{last_register} overrun the {num_regs} registers")
             }),
+            OperandKind::Span => (last_register + value > num_regs).then(|| {
+                format!("{value} registers from r{last_register} overrun the {num_regs} registers")
+            }),
+            OperandKind::PairSpan => (last_register + 2 * value > num_regs).then(|| {
+                format!("{value} pairs from r{last_register} overrun the {num_regs} registers")
+            }),
+            OperandKind::Pair => (value + 1 >= num_regs)
+                .then(|| format!("registers r{value} and r{} out of range", value + 1)),
+            OperandKind::Module => (value as usize >= program.modules.len())
+                .then(|| format!("module m{value} out of range")),
             OperandKind::Const => (value as usize >= program.constants.len())
                 .then(|| format!("constant #{value} out of range")),
             OperandKind::Name => match program.constants.get(value as usize) {

@@ -7,7 +7,7 @@
 
 use crate::encode::{CONSTANT_NUMBER, CONSTANT_STRING};
 use crate::isa::Instr;
-use crate::program::{Constant, Function, LineEntry, Program, UpvalueDesc};
+use crate::program::{Constant, Export, Function, LineEntry, Module, Program, UpvalueDesc};
 use crate::{FORMAT_VERSION, MAGIC};
 
 /// Why a `.pbc` file could not be decoded, and where.
@@ -27,6 +27,7 @@ pub enum Location {
     Upvalue { function: usize, index: usize },
     Instruction { function: usize, pc: usize },
     LineTable(usize),
+    Module(usize),
     Entry,
 }
 
@@ -35,6 +36,7 @@ pub enum Location {
 pub struct ByteMap {
     globals: Vec<usize>,
     functions: Vec<FunctionOffsets>,
+    modules: Vec<usize>,
     entry: usize,
 }
 
@@ -63,6 +65,7 @@ impl ByteMap {
                 pc,
             } => function(index).and_then(|f| f.code.get(pc).copied()),
             Location::LineTable(index) => function(index).map(|f| f.lines),
+            Location::Module(index) => self.modules.get(index).copied(),
             Location::Entry => Some(self.entry),
         }
         .unwrap_or(0)
@@ -156,6 +159,25 @@ pub fn decode_with_offsets(bytes: &[u8]) -> Result<(Program, ByteMap), DecodeErr
             .functions
             .push(read_function(&mut reader, &mut offsets)?);
         map.functions.push(offsets);
+    }
+    let module_count = reader.count("module count", 12)?;
+    for _ in 0..module_count {
+        map.modules.push(reader.pos);
+        let name = reader.u32("module name")?;
+        let function = reader.u32("module function")?;
+        let export_count = reader.count("export count", 8)?;
+        let mut exports = Vec::with_capacity(export_count);
+        for _ in 0..export_count {
+            exports.push(Export {
+                name: reader.u32("export name")?,
+                slot: reader.u32("export slot")?,
+            });
+        }
+        program.modules.push(Module {
+            name,
+            function,
+            exports,
+        });
     }
     map.entry = reader.pos;
     program.entry = reader.u32("entry function")?;

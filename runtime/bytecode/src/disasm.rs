@@ -23,6 +23,29 @@ pub fn disassemble(program: &Program) -> String {
             program.string(name).unwrap_or("<bad name>")
         );
     }
+    if !program.modules.is_empty() {
+        let _ = writeln!(out, "modules ({}):", program.modules.len());
+    }
+    for (index, module) in program.modules.iter().enumerate() {
+        let exports: Vec<String> = module
+            .exports
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}=g{}",
+                    program.string(e.name).unwrap_or("<bad name>"),
+                    e.slot
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  m{index:<5} {} (fn#{}): {}",
+            program.string(module.name).unwrap_or("<bad name>"),
+            module.function,
+            exports.join(", ")
+        );
+    }
     for (index, function) in program.functions.iter().enumerate() {
         out.push('\n');
         disassemble_function(program, index, function, &mut out);
@@ -94,7 +117,11 @@ fn disassemble_function(program: &Program, index: usize, function: &Function, ou
 fn render_operand(operand: &Operand) -> String {
     match operand.kind {
         OperandKind::Reg => format!("r{}", operand.value),
-        OperandKind::Count | OperandKind::Imm => operand.value.to_string(),
+        OperandKind::Count | OperandKind::Span | OperandKind::PairSpan | OperandKind::Imm => {
+            operand.value.to_string()
+        }
+        OperandKind::Pair => format!("r{}..r{}", operand.value, operand.value + 1),
+        OperandKind::Module => format!("m{}", operand.value),
         OperandKind::Const | OperandKind::Name => format!("#{}", operand.value),
         OperandKind::Global => format!("g{}", operand.value),
         OperandKind::Upval => format!("u{}", operand.value),
@@ -124,6 +151,12 @@ fn annotate(program: &Program, pc: usize, operand: &Operand) -> Option<String> {
                 .map(|name| format!("<fn {name}>"))
         }
         OperandKind::Jump => Some(format!("to {}", pc as i64 + 1 + operand.value)),
+        OperandKind::Module => {
+            let module = program.modules.get(index?)?;
+            program
+                .string(module.name)
+                .map(|name| format!("module {name}"))
+        }
         _ => None,
     }
 }

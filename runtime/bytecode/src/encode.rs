@@ -64,6 +64,16 @@ pub fn encode(program: &Program) -> Vec<u8> {
             out.u32(entry.column);
         }
     }
+    out.len(program.modules.len());
+    for module in &program.modules {
+        out.u32(module.name);
+        out.u32(module.function);
+        out.len(module.exports.len());
+        for export in &module.exports {
+            out.u32(export.name);
+            out.u32(export.slot);
+        }
+    }
     out.u32(program.entry);
 
     let checksum = crc32fast::hash(&out.buf);

@@ -17,8 +17,18 @@
 pub enum OperandKind {
     /// A register of the current frame (u8, below the function's `num_regs`).
     Reg,
-    /// A count of consecutive registers following another register operand (u8).
+    /// The argument count of a call: registers a+1..=a+count must exist, where a is
+    /// the register operand just before it (u8).
     Count,
+    /// A run of registers start..start+count, where start is the register operand
+    /// just before it (u8; zero allowed).
+    Span,
+    /// A run of start..start+2*count registers holding key, value pairs (u8).
+    PairSpan,
+    /// A register r such that r and r+1 both exist (u8).
+    Pair,
+    /// A module index (u32) into the program's module table.
+    Module,
     /// A constant-pool index (u32) whose constant is a number or a string.
     Const,
     /// A constant-pool index (u32) whose constant must be a string (a name).
@@ -39,12 +49,17 @@ impl OperandKind {
     /// Width of the operand in the `.pbc` encoding, in bytes (little-endian).
     pub const fn width(self) -> usize {
         match self {
-            OperandKind::Reg | OperandKind::Count => 1,
+            OperandKind::Reg
+            | OperandKind::Count
+            | OperandKind::Span
+            | OperandKind::PairSpan
+            | OperandKind::Pair => 1,
             OperandKind::Upval => 2,
             OperandKind::Const
             | OperandKind::Name
             | OperandKind::Global
             | OperandKind::Proto
+            | OperandKind::Module
             | OperandKind::Jump
             | OperandKind::Imm => 4,
         }
@@ -64,6 +79,18 @@ pub struct Operand {
 macro_rules! operand_type {
     (Reg) => {
         u8
+    };
+    (Span) => {
+        u8
+    };
+    (PairSpan) => {
+        u8
+    };
+    (Pair) => {
+        u8
+    };
+    (Module) => {
+        u32
     };
     (Count) => {
         u8
@@ -203,6 +230,9 @@ instructions! {
     Mul = 0x22, "mul" { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = R[a] / R[b] (numbers only; IEEE division).
     Div = 0x23, "div" { dst: Reg, a: Reg, b: Reg }
+    /// R[dst] = R[a] % R[b]: the remainder with the sign of the dividend, as C's
+    /// `fmod` (numbers only).
+    Mod = 0x26, "mod" { dst: Reg, a: Reg, b: Reg }
     /// R[dst] = -R[src] (a number: `Operand must be a number.`).
     Neg = 0x24, "neg" { dst: Reg, src: Reg }
     /// R[dst] = !R[src] (nil and false are falsey, everything else truthy).
@@ -269,6 +299,43 @@ instructions! {
 
     /// Prints R[src] and a newline on standard output.
     Print = 0x70, "print" { src: Reg }
+
+    /// R[dst] = a new list holding R[start..start+count] in order.
+    NewList = 0x80, "newlist" { dst: Reg, start: Reg, count: Span }
+    /// Appends R[start..start+count] to the list in R[list] (for literals longer
+    /// than one instruction can hold).
+    ListExtend = 0x81, "listextend" { list: Reg, start: Reg, count: Span }
+    /// R[dst] = a new map of the `count` key, value pairs in R[start..start+2*count],
+    /// inserted in order.
+    NewMap = 0x82, "newmap" { dst: Reg, start: Reg, count: PairSpan }
+    /// Inserts the `count` key, value pairs in R[start..start+2*count] into the map
+    /// in R[map].
+    MapExtend = 0x83, "mapextend" { map: Reg, start: Reg, count: PairSpan }
+    /// R[dst] = R[obj][R[key]]: list element, map value (nil when absent) or
+    /// one-character string.
+    GetIndex = 0x84, "getindex" { dst: Reg, obj: Reg, key: Reg }
+    /// R[obj][R[key]] = R[src] for a list element or a map entry.
+    SetIndex = 0x85, "setindex" { obj: Reg, key: Reg, src: Reg }
+    /// One step of `for (var x in …)`: R[state] holds the list, map or string and
+    /// R[state+1] the position (start it at 0). Sets R[var] to the next element
+    /// (map key, one-character string) and advances, or jumps by `exit` when done.
+    ForIn = 0x86, "forin" { var: Reg, state: Pair, exit: Jump }
+
+    /// Throws R[src] as an exception.
+    Throw = 0x90, "throw" { src: Reg }
+    /// Installs an exception handler for this frame: a throw that reaches it stores
+    /// the thrown value in R[catch] and continues at the jump target.
+    PushHandler = 0x91, "try" { catch: Reg, handler: Jump }
+    /// Removes this frame's innermost handler (the protected code ended normally).
+    PopHandler = 0x92, "endtry" {}
+
+    /// R[dst] = the module object of source module `module`, running its top-level
+    /// code first (in a frame whose window starts at R[dst]) if it has not run yet.
+    Import = 0xa0, "import" { dst: Reg, module: Module }
+    /// R[dst] = the module object of `module` (its top-level code ends with this).
+    GetModule = 0xa1, "getmodule" { dst: Reg, module: Module }
+    /// R[dst] = the native standard-library module named K[name].
+    ImportNative = 0xa2, "importnative" { dst: Reg, name: Name }
 }
 
 /// The most registers one function may use (operands are one byte).
@@ -307,7 +374,10 @@ mod tests {
 
     #[test]
     fn spec_describes_every_instruction() {
-        let spec = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/bytecode.md"));
+        let spec = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/bytecode.md"
+        ));
         for opcode in 0..=u8::MAX {
             let Some(kinds) = Instr::operand_kinds(opcode) else {
                 continue;
@@ -315,7 +385,10 @@ mod tests {
             let zeros = vec![0; kinds.len()];
             let instr = Instr::from_parts(opcode, &zeros).expect("opcode is defined");
             let mnemonic = format!("`{}`", instr.mnemonic());
-            assert!(spec.contains(&mnemonic), "spec/bytecode.md lacks {mnemonic}");
+            assert!(
+                spec.contains(&mnemonic),
+                "spec/bytecode.md lacks {mnemonic}"
+            );
         }
     }
 

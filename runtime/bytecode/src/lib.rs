@@ -15,11 +15,13 @@ pub use decode::{decode, decode_with_offsets, ByteMap, DecodeError, Location};
 pub use disasm::disassemble;
 pub use encode::encode;
 pub use isa::{Instr, Operand, OperandKind, MAX_ARITY, MAX_REGISTERS, MAX_UPVALUES};
-pub use program::{Constant, Function, LineEntry, Program, ProgramBuilder, UpvalueDesc};
+pub use program::{
+    Constant, Export, Function, LineEntry, Module, Program, ProgramBuilder, UpvalueDesc,
+};
 
 /// The first four bytes of every `.pbc` file.
 pub const MAGIC: [u8; 4] = *b"PVMB";
 
 /// The format version this build reads and writes. Any change to the encoding,
 /// the instruction set or the meaning of an instruction bumps it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;

@@ -58,6 +58,26 @@ impl Function {
     }
 }
 
+/// A name a source module exposes, and the global slot that holds its value. The
+/// module object reads the slot live, so later assignments inside the module
+/// are visible through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub name: u32,
+    pub slot: u32,
+}
+
+/// A source module bundled into the program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    /// String constant: the module's name (the last path segment, or the standard
+    /// module's name).
+    pub name: u32,
+    /// The function holding the module's top-level code.
+    pub function: u32,
+    pub exports: Vec<Export>,
+}
+
 /// A whole program.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Program {
@@ -67,6 +87,7 @@ pub struct Program {
     /// For each global slot, the string constant holding its name.
     pub globals: Vec<u32>,
     pub functions: Vec<Function>,
+    pub modules: Vec<Module>,
     /// Index into `functions` of the top-level code that runs first.
     pub entry: u32,
 }
@@ -157,6 +178,18 @@ impl ProgramBuilder {
     /// Stores a finished function at an index from [`Self::reserve_function`].
     pub fn set_function(&mut self, index: u32, function: Function) {
         self.program.functions[index as usize] = function;
+    }
+
+    /// Adds a module and returns its index.
+    pub fn add_module(&mut self, module: Module) -> u32 {
+        self.program.modules.push(module);
+        (self.program.modules.len() - 1) as u32
+    }
+
+    /// Replaces a module added earlier (its exports are known only once its top
+    /// level has been compiled).
+    pub fn set_module(&mut self, index: u32, module: Module) {
+        self.program.modules[index as usize] = module;
     }
 
     /// Finishes the program with `entry` as its top-level function.
