@@ -307,7 +307,10 @@ mod tests {
 
     #[test]
     fn spec_describes_every_instruction() {
-        let spec = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/bytecode.md"));
+        let spec = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/bytecode.md"
+        ));
         for opcode in 0..=u8::MAX {
             let Some(kinds) = Instr::operand_kinds(opcode) else {
                 continue;
@@ -315,7 +318,10 @@ mod tests {
             let zeros = vec![0; kinds.len()];
             let instr = Instr::from_parts(opcode, &zeros).expect("opcode is defined");
             let mnemonic = format!("`{}`", instr.mnemonic());
-            assert!(spec.contains(&mnemonic), "spec/bytecode.md lacks {mnemonic}");
+            assert!(
+                spec.contains(&mnemonic),
+                "spec/bytecode.md lacks {mnemonic}"
+            );
         }
     }
 
