@@ -31,8 +31,12 @@ pub struct TraceLine {
 /// What stopped a running program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuntimeErrorKind {
-    /// An error the program caused (wrong types, undefined names, stack overflow…).
+    /// An uncaught exception: thrown by the program, or an error the VM raised
+    /// (wrong types, undefined names, stack overflow…).
     Error,
+    /// The program asked to end the process with this status (`os.exit`); the
+    /// runtime unwinds and leaves the exiting to its host.
+    Exit(i32),
     /// The instruction budget ran out (tests and fuzzing); programs cannot catch it.
     BudgetExhausted,
     /// Standard output could not be written (for example a closed pipe).
@@ -69,7 +73,25 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
-/// An error raised by a native function; the VM adds the stack trace.
+/// How a native function fails.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct NativeError(pub String);
+pub enum NativeError {
+    /// Raise a catchable `Error` with this message at the call site.
+    #[error("{0}")]
+    Error(String),
+    /// Let something already raised pass through: an exception a callback did not
+    /// catch, an exhausted budget, an exit.
+    #[error("{0}")]
+    Propagate(RuntimeError),
+}
+
+impl From<RuntimeError> for NativeError {
+    fn from(error: RuntimeError) -> Self {
+        NativeError::Propagate(error)
+    }
+}
+
+/// Shorthand for natives: a catchable error with this message.
+pub fn native_error<T>(message: impl Into<String>) -> Result<T, NativeError> {
+    Err(NativeError::Error(message.into()))
+}

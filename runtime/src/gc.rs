@@ -51,6 +51,34 @@ impl Vm {
         if !self.init_string.is_null() {
             self.heap.mark_object(self.init_string as *mut Header);
         }
+        for index in 0..self.modules.len() {
+            let (name, object) = (self.modules[index].name, self.modules[index].object);
+            self.heap.mark_object(name as *mut Header);
+            if object != crate::value::Value::EMPTY {
+                self.heap.mark_value(object);
+            }
+            for export in 0..self.modules[index].exports.len() {
+                let name = self.modules[index].exports[export].0;
+                self.heap.mark_object(name as *mut Header);
+            }
+        }
+        for index in 0..self.native_modules.len() {
+            let module = self.native_modules[index];
+            if module != crate::value::Value::EMPTY {
+                self.heap.mark_value(module);
+            }
+        }
+        for table in [&self.list_methods, &self.map_methods, &self.string_methods] {
+            for (key, &method) in table.iter() {
+                self.heap.mark_object(key.0 as *mut Header);
+                self.heap.mark_value(method);
+            }
+        }
+        self.heap.mark_value(self.error_class);
+        self.heap.mark_value(self.in_flight);
+        if !self.message_string.is_null() {
+            self.heap.mark_object(self.message_string as *mut Header);
+        }
         for index in 0..self.temp_roots.len() {
             let value = self.temp_roots[index];
             self.heap.mark_value(value);

@@ -174,11 +174,35 @@ impl Heap {
                     ObjKind::BoundMethod => {
                         let bound = &*(object as *mut ObjBoundMethod);
                         self.mark_value(bound.receiver);
-                        self.mark_object(bound.method as *mut Header);
+                        self.mark_value(bound.method);
                     }
                     ObjKind::Native => {
                         let native = &*(object as *mut ObjNative);
                         self.mark_object(native.name as *mut Header);
+                    }
+                    ObjKind::List => {
+                        let list = &*(object as *mut ObjList);
+                        for &item in list.items.iter() {
+                            self.mark_value(item);
+                        }
+                    }
+                    ObjKind::Map => {
+                        let map = &*(object as *mut ObjMap);
+                        for (key, value) in map.map.iter() {
+                            self.mark_value(key);
+                            self.mark_value(value);
+                        }
+                    }
+                    ObjKind::Module => {
+                        let module = &*(object as *mut ObjModule);
+                        self.mark_object(module.name as *mut Header);
+                        for key in module.slots.keys() {
+                            self.mark_object(key.0 as *mut Header);
+                        }
+                        for (key, &value) in module.values.iter() {
+                            self.mark_object(key.0 as *mut Header);
+                            self.mark_value(value);
+                        }
                     }
                 }
             }
@@ -243,6 +267,16 @@ unsafe fn accounted_size(object: *mut Header) -> usize {
             }
             ObjKind::BoundMethod => size_of::<ObjBoundMethod>(),
             ObjKind::Native => size_of::<ObjNative>(),
+            ObjKind::List => {
+                size_of::<ObjList>()
+                    + (&*(object as *mut ObjList)).items.capacity() * size_of::<Value>()
+            }
+            ObjKind::Map => size_of::<ObjMap>() + (&*(object as *mut ObjMap)).map.accounted_bytes(),
+            ObjKind::Module => {
+                let module = &*(object as *mut ObjModule);
+                size_of::<ObjModule>()
+                    + (module.slots.len() + module.values.len()) * TABLE_ENTRY_BYTES
+            }
         }
     }
 }
@@ -265,6 +299,9 @@ unsafe fn free_object(object: *mut Header) -> usize {
             ObjKind::Instance => drop(Box::from_raw(object as *mut ObjInstance)),
             ObjKind::BoundMethod => drop(Box::from_raw(object as *mut ObjBoundMethod)),
             ObjKind::Native => drop(Box::from_raw(object as *mut ObjNative)),
+            ObjKind::List => drop(Box::from_raw(object as *mut ObjList)),
+            ObjKind::Map => drop(Box::from_raw(object as *mut ObjMap)),
+            ObjKind::Module => drop(Box::from_raw(object as *mut ObjModule)),
         }
         size
     }

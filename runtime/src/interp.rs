@@ -7,15 +7,16 @@
 //! proven in range by the verifier, which is why the accesses are unchecked.
 
 use crate::error::RuntimeErrorKind;
+use crate::exceptions::Fault;
 use crate::heap::TABLE_ENTRY_BYTES;
 use crate::object::*;
 use crate::value::Value;
-use crate::vm::{Frame, Vm, UNDEFINED};
+use crate::vm::{Frame, Handler, Vm, MAX_NATIVE_DEPTH, UNDEFINED};
 use crate::RuntimeError;
 use pvm_bytecode::Instr;
 
 /// What a call instruction did.
-enum Called {
+pub(crate) enum Called {
     /// A new frame is on top; the loop must switch to it.
     Frame,
     /// A native ran or an instance was built; its result is in the callee register.
@@ -62,11 +63,25 @@ impl Vm {
                     *base.add($r as usize)
                 };
             }
-            macro_rules! throw {
-                ($($arg:tt)*) => {{
+            // Raises a catchable error: unwinds to a handler and carries on there,
+            // or leaves `execute` when no handler above `stop_depth` takes it.
+            macro_rules! fault {
+                ($fault:expr) => {{
+                    let fault = $fault;
                     save_pc!();
-                    return Err(self.error(format!($($arg)*)));
+                    match self.handle_fault(fault, stop_depth) {
+                        Ok(()) => {
+                            load_frame!();
+                            continue;
+                        }
+                        Err(error) => return Err(error),
+                    }
                 }};
+            }
+            macro_rules! throw {
+                ($($arg:tt)*) => {
+                    fault!(Fault::Message(format!($($arg)*)))
+                };
             }
             macro_rules! spend_budget {
                 () => {{
@@ -105,7 +120,15 @@ impl Vm {
                     match $result {
                         Ok(Called::Frame) => load_frame!(),
                         Ok(Called::Done) => {}
-                        Err(error) => return Err(error),
+                        Err(fault) => fault!(fault),
+                    }
+                }};
+            }
+            macro_rules! maybe_fault {
+                ($result:expr) => {{
+                    match $result {
+                        Ok(value) => value,
+                        Err(fault) => fault!(fault),
                     }
                 }};
             }
@@ -182,6 +205,8 @@ impl Vm {
                     Instr::Mul { dst, a, b } => arith!(dst, a, b, *),
 
                     Instr::Div { dst, a, b } => arith!(dst, a, b, /),
+
+                    Instr::Mod { dst, a, b } => arith!(dst, a, b, %),
 
                     Instr::Neg { dst, src } => {
                         let x = reg!(src);
@@ -260,6 +285,7 @@ impl Vm {
 
                     Instr::Return { src } => {
                         let result = reg!(src);
+                        self.drop_frame_handlers(self.frames.len());
                         self.close_upvalues(base);
                         let finished = self.frames.pop().expect("a frame is running");
                         // The callee's window began at the caller's callee register,
@@ -273,6 +299,7 @@ impl Vm {
                     }
 
                     Instr::ReturnNil {} => {
+                        self.drop_frame_handlers(self.frames.len());
                         self.close_upvalues(base);
                         let finished = self.frames.pop().expect("a frame is running");
                         *self.stack.slot(finished.base) = Value::NIL;
@@ -349,7 +376,10 @@ impl Vm {
                     Instr::GetProp { dst, obj, name } => {
                         let receiver = reg!(obj);
                         if receiver.object_kind() != Some(ObjKind::Instance) {
-                            throw!("Only instances have properties.");
+                            save_pc!();
+                            let name = self.constant_string(name);
+                            reg!(dst) = maybe_fault!(self.get_builtin_property(receiver, name));
+                            continue;
                         }
                         let instance = receiver.as_object() as *mut ObjInstance;
                         let name = self.constant_string(name);
@@ -369,6 +399,10 @@ impl Vm {
 
                     Instr::SetProp { obj, src, name } => {
                         let receiver = reg!(obj);
+                        if receiver.object_kind() == Some(ObjKind::Module) {
+                            let name = self.constant_string(name);
+                            throw!("Can't assign to module member '{}'.", (*name).text);
+                        }
                         if receiver.object_kind() != Some(ObjKind::Instance) {
                             throw!("Only instances have fields.");
                         }
@@ -402,10 +436,126 @@ impl Vm {
 
                     Instr::Print { src } => {
                         let value = reg!(src);
-                        if let Err(error) = self.print_line(value) {
-                            save_pc!();
-                            return Err(self.output_error(error));
+                        match self.print_line(value) {
+                            Ok(()) => {}
+                            Err(crate::print::PrintError::TooDeep) => throw!("Stack overflow."),
+                            Err(crate::print::PrintError::Output(error)) => {
+                                save_pc!();
+                                return Err(self.output_error(error));
+                            }
                         }
+                    }
+
+                    Instr::NewList { dst, start, count } => {
+                        save_pc!();
+                        let items =
+                            std::slice::from_raw_parts(base.add(start as usize), count as usize);
+                        reg!(dst) = self.alloc_list(items.to_vec());
+                    }
+
+                    Instr::ListExtend { list, start, count } => {
+                        let target = reg!(list);
+                        if target.object_kind() != Some(ObjKind::List) {
+                            throw!("Malformed program: 'listextend' target is not a list.");
+                        }
+                        let items =
+                            std::slice::from_raw_parts(base.add(start as usize), count as usize);
+                        self.list_mutate(target, |list| list.extend_from_slice(items));
+                    }
+
+                    Instr::NewMap { dst, start, count } => {
+                        save_pc!();
+                        let map = self.alloc_map();
+                        let pairs = std::slice::from_raw_parts(
+                            base.add(start as usize),
+                            2 * count as usize,
+                        );
+                        self.map_insert_pairs(map, pairs);
+                        reg!(dst) = map;
+                    }
+
+                    Instr::MapExtend { map, start, count } => {
+                        let target = reg!(map);
+                        if target.object_kind() != Some(ObjKind::Map) {
+                            throw!("Malformed program: 'mapextend' target is not a map.");
+                        }
+                        let pairs = std::slice::from_raw_parts(
+                            base.add(start as usize),
+                            2 * count as usize,
+                        );
+                        self.map_insert_pairs(target, pairs);
+                    }
+
+                    Instr::GetIndex { dst, obj, key } => {
+                        save_pc!();
+                        reg!(dst) = maybe_fault!(self.get_index(reg!(obj), reg!(key)));
+                    }
+
+                    Instr::SetIndex { obj, key, src } => {
+                        save_pc!();
+                        maybe_fault!(self.set_index(reg!(obj), reg!(key), reg!(src)));
+                    }
+
+                    Instr::ForIn { var, state, exit } => {
+                        save_pc!();
+                        let iterable = reg!(state);
+                        let position = reg!(state + 1);
+                        match maybe_fault!(self.iterate(iterable, position)) {
+                            Some((element, next)) => {
+                                reg!(var) = element;
+                                reg!(state + 1) = next;
+                            }
+                            None => pc = pc.offset(exit as isize),
+                        }
+                    }
+
+                    Instr::Throw { src } => fault!({
+                        self.in_flight = reg!(src);
+                        Fault::Exception
+                    }),
+
+                    Instr::PushHandler { catch, handler } => {
+                        let depth = self.frames.len();
+                        self.handlers.push(Handler {
+                            frame_depth: depth,
+                            catch_slot: self.stack.index_of(base.add(catch as usize)),
+                            target_pc: (pc.offset_from(code) + handler as isize) as usize,
+                        });
+                    }
+
+                    Instr::PopHandler {} => {
+                        let depth = self.frames.len();
+                        if self.handlers.last().is_none_or(|h| h.frame_depth != depth) {
+                            throw!("Malformed program: 'endtry' without a handler in this frame.");
+                        }
+                        self.handlers.pop();
+                    }
+
+                    Instr::Import { dst, module } => {
+                        spend_budget!();
+                        save_pc!();
+                        let info = &mut self.modules[module as usize];
+                        if info.started {
+                            reg!(dst) = self.module_object(module as usize);
+                        } else {
+                            info.started = true;
+                            let proto = self.protos.as_ptr().add(info.function);
+                            let closure = self.alloc_closure(proto, Box::new([]));
+                            reg!(dst) = Value::object(closure as *mut Header);
+                            let slot = self.stack.index_of(base.add(dst as usize));
+                            call_outcome!(self.call_value(slot, 0));
+                        }
+                    }
+
+                    Instr::GetModule { dst, module } => {
+                        save_pc!();
+                        reg!(dst) = self.module_object(module as usize);
+                    }
+
+                    Instr::ImportNative { dst, name } => {
+                        save_pc!();
+                        let name = self.constant_string(name);
+                        reg!(dst) = maybe_fault!(self.native_module(name));
                     }
                 }
             }
@@ -413,7 +563,7 @@ impl Vm {
     }
 
     /// Calls the value in stack slot `callee_slot` with the `argc` arguments above it.
-    fn call_value(&mut self, callee_slot: usize, argc: u8) -> Result<Called, RuntimeError> {
+    pub(crate) fn call_value(&mut self, callee_slot: usize, argc: u8) -> Result<Called, Fault> {
         // SAFETY: the slot is a verified register of the running frame.
         let callee = unsafe { *self.stack.slot(callee_slot) };
         match callee.object_kind() {
@@ -421,12 +571,13 @@ impl Vm {
                 self.push_frame(callee.as_object() as *mut ObjClosure, callee_slot, argc)
             }
             Some(ObjKind::BoundMethod) => {
-                // SAFETY: the kind was checked; bound methods hold live closures.
+                // SAFETY: the kind was checked; bound methods hold a live closure or
+                // native method.
                 let bound = unsafe { &*(callee.as_object() as *mut ObjBoundMethod) };
                 let method = bound.method;
                 // SAFETY: as above, the slot is a register of the running frame.
                 unsafe { *self.stack.slot(callee_slot) = bound.receiver };
-                self.push_frame(method, callee_slot, argc)
+                self.call_method(method, callee_slot, argc)
             }
             Some(ObjKind::Class) => {
                 let class = callee.as_object() as *mut ObjClass;
@@ -436,19 +587,34 @@ impl Vm {
                 // SAFETY: the kind was checked above.
                 let initializer = unsafe { (*class).initializer };
                 if initializer.is_object() {
-                    self.push_frame(
-                        initializer.as_object() as *mut ObjClosure,
-                        callee_slot,
-                        argc,
-                    )
+                    self.call_method(initializer, callee_slot, argc)
                 } else if argc != 0 {
-                    Err(self.error(format!("Expected 0 arguments but got {argc}.")))
+                    Err(Fault::Message(format!(
+                        "Expected 0 arguments but got {argc}."
+                    )))
                 } else {
                     Ok(Called::Done)
                 }
             }
             Some(ObjKind::Native) => self.call_native(callee, callee_slot, argc),
-            _ => Err(self.error("Can only call functions and classes.".into())),
+            _ => Err(Fault::Message(
+                "Can only call functions and classes.".into(),
+            )),
+        }
+    }
+
+    /// Calls a method value (closure or native method) whose receiver is already
+    /// in `receiver_slot`, with the arguments above it.
+    fn call_method(
+        &mut self,
+        method: Value,
+        receiver_slot: usize,
+        argc: u8,
+    ) -> Result<Called, Fault> {
+        if method.object_kind() == Some(ObjKind::Native) {
+            self.call_native(method, receiver_slot, argc)
+        } else {
+            self.push_frame(method.as_object() as *mut ObjClosure, receiver_slot, argc)
         }
     }
 
@@ -457,22 +623,30 @@ impl Vm {
         callee: Value,
         callee_slot: usize,
         argc: u8,
-    ) -> Result<Called, RuntimeError> {
+    ) -> Result<Called, Fault> {
         // SAFETY: the caller checked the kind.
         let native = unsafe { &*(callee.as_object() as *mut ObjNative) };
         if let Some(arity) = native.arity {
             if arity != argc {
-                return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
+                return Err(Fault::Message(format!(
+                    "Expected {arity} arguments but got {argc}."
+                )));
             }
         }
         let function = native.function;
         // Copy the arguments out so the native may use the VM freely; they stay
-        // rooted in the caller's registers for the duration of the call.
+        // rooted in the caller's registers for the duration of the call. A method
+        // also gets its receiver, which sits in the callee slot.
+        let first = if native.is_method {
+            callee_slot
+        } else {
+            callee_slot + 1
+        };
         let args: Vec<Value> = self
             .stack
-            .range(callee_slot + 1, callee_slot + 1 + usize::from(argc))
+            .range(first, callee_slot + 1 + usize::from(argc))
             .to_vec();
-        let result = function(self, &args).map_err(|error| self.native_error(error))?;
+        let result = function(self, &args)?;
         // SAFETY: the slot is a register of the running frame.
         unsafe { *self.stack.slot(callee_slot) = result };
         Ok(Called::Done)
@@ -484,18 +658,21 @@ impl Vm {
         closure: *mut ObjClosure,
         base: usize,
         argc: u8,
-    ) -> Result<Called, RuntimeError> {
+    ) -> Result<Called, Fault> {
         // SAFETY: closures always point at a proto owned by `self.protos`.
         let proto = unsafe { &*(*closure).proto };
         if argc != proto.arity {
-            return Err(self.error(format!(
+            return Err(Fault::Message(format!(
                 "Expected {} arguments but got {argc}.",
                 proto.arity
             )));
         }
         let top = base + usize::from(proto.num_regs);
-        if self.frames.len() >= self.options.max_call_depth || top > self.stack.capacity() {
-            return Err(self.error("Stack overflow.".into()));
+        if self.frames.len() >= self.options.max_call_depth
+            || top > self.stack.capacity()
+            || self.native_depth > MAX_NATIVE_DEPTH
+        {
+            return Err(Fault::Message("Stack overflow.".into()));
         }
         self.frames.push(Frame {
             closure,
@@ -508,7 +685,7 @@ impl Vm {
     }
 
     /// Recomputes `stack_top` for the frame now on top after a return.
-    fn restore_stack_top(&mut self) {
+    pub(crate) fn restore_stack_top(&mut self) {
         if let Some(frame) = self.frames.last() {
             // SAFETY: frames hold live closures.
             let regs = unsafe { (*(*frame.closure).proto).num_regs };
@@ -521,11 +698,21 @@ impl Vm {
         receiver_slot: usize,
         argc: u8,
         name: *mut ObjString,
-    ) -> Result<Called, RuntimeError> {
+    ) -> Result<Called, Fault> {
         // SAFETY: the slot is a register of the running frame.
         let receiver = unsafe { *self.stack.slot(receiver_slot) };
         if receiver.object_kind() != Some(ObjKind::Instance) {
-            return Err(self.error("Only instances have methods.".into()));
+            let method = self.builtin_method(receiver, name)?;
+            if method.object_kind() == Some(ObjKind::Native) {
+                // SAFETY: the kind was checked.
+                if unsafe { (*(method.as_object() as *mut ObjNative)).is_method } {
+                    return self.call_native(method, receiver_slot, argc);
+                }
+            }
+            // A module member (or any non-method value): call it as a plain value.
+            // SAFETY: as above.
+            unsafe { *self.stack.slot(receiver_slot) = method };
+            return self.call_value(receiver_slot, argc);
         }
         // SAFETY: the kind was checked.
         let instance = unsafe { &*(receiver.as_object() as *mut ObjInstance) };
@@ -543,22 +730,21 @@ impl Vm {
         receiver_slot: usize,
         argc: u8,
         name: *mut ObjString,
-    ) -> Result<Called, RuntimeError> {
+    ) -> Result<Called, Fault> {
         // SAFETY: callers pass live classes (checked kinds).
         let method = unsafe { (*class).methods.get(&StrKey(name)).copied() };
         match method {
-            Some(method) => {
-                self.push_frame(method.as_object() as *mut ObjClosure, receiver_slot, argc)
-            }
+            Some(method) => self.call_method(method, receiver_slot, argc),
             // SAFETY: names are interned constants, live for the VM's lifetime.
-            None => Err(self.error(format!("Undefined property '{}'.", unsafe {
-                &(*name).text
-            }))),
+            None => Err(Fault::Message(format!(
+                "Undefined property '{}'.",
+                unsafe { &(*name).text }
+            ))),
         }
     }
 
     #[inline(always)]
-    fn constant_string(&self, index: u32) -> *mut ObjString {
+    pub(crate) fn constant_string(&self, index: u32) -> *mut ObjString {
         // SAFETY: the verifier proved `index` names a string constant.
         unsafe { self.constants.get_unchecked(index as usize).as_object() as *mut ObjString }
     }

@@ -9,10 +9,14 @@
 //! prints diagnostics itself: it returns errors to its host.
 
 mod alloc;
+mod builtins;
+mod callback;
 mod error;
+mod exceptions;
 mod gc;
 mod heap;
 mod interp;
+mod map;
 pub mod object;
 mod print;
 mod stack;
@@ -20,18 +24,21 @@ pub mod value;
 pub mod verify;
 mod vm;
 
-pub use error::{LoadError, NativeError, RuntimeError, RuntimeErrorKind, TraceLine};
+pub use error::{native_error, LoadError, NativeError, RuntimeError, RuntimeErrorKind, TraceLine};
 pub use heap::GcStress;
 pub use value::Value;
-pub use vm::{NativeDef, Options, Vm, DEFAULT_MAX_CALL_DEPTH};
+pub use vm::{
+    Library, NativeDef, NativeMember, NativeModuleDef, Options, Permissions, Vm,
+    DEFAULT_MAX_CALL_DEPTH,
+};
 
 /// Decodes, verifies and loads the bytes of a `.pbc` file.
 pub fn load_bytes(
     bytes: &[u8],
-    natives: &[NativeDef],
+    library: &Library,
     options: Options,
     out: Box<dyn std::io::Write>,
 ) -> Result<Vm, LoadError> {
     let (program, map) = pvm_bytecode::decode_with_offsets(bytes)?;
-    Vm::load(&program, &map, natives, options, out)
+    Vm::load(&program, &map, library, options, out)
 }

@@ -19,6 +19,9 @@ pub enum ObjKind {
     Instance,
     BoundMethod,
     Native,
+    List,
+    Map,
+    Module,
 }
 
 /// The part every object shares: the sweep list link, the kind and the mark.
@@ -45,7 +48,28 @@ impl Header {
 pub struct ObjString {
     pub header: Header,
     pub hash: u32,
+    /// Number of characters (Unicode scalar values); equal to `text.len()` exactly
+    /// when the string is ASCII, which makes character indexing O(1).
+    pub chars: usize,
     pub text: Box<str>,
+}
+
+impl ObjString {
+    #[inline]
+    pub fn is_ascii(&self) -> bool {
+        self.chars == self.text.len()
+    }
+
+    /// The byte offset of character `index` (`text.len()` for `index == chars`).
+    pub fn byte_offset(&self, index: usize) -> usize {
+        if self.is_ascii() {
+            return index.min(self.text.len());
+        }
+        self.text
+            .char_indices()
+            .nth(index)
+            .map_or(self.text.len(), |(offset, _)| offset)
+    }
 }
 
 /// A function prototype as the runtime keeps it: loaded once, never collected,
@@ -141,24 +165,52 @@ pub struct ObjInstance {
     pub fields: Table,
 }
 
+/// A method together with the receiver it was read from (`var f = obj.method;`).
+/// The method is a closure, or a native method of a built-in type.
 #[repr(C)]
 pub struct ObjBoundMethod {
     pub header: Header,
     pub receiver: Value,
-    pub method: *mut ObjClosure,
+    pub method: Value,
 }
 
 /// The signature of a function implemented in Rust. Arguments are a copy of the
 /// caller's argument registers; the result replaces the callee register.
+/// For a method of a built-in type, the receiver comes first in the slice.
 pub type NativeFn = fn(&mut crate::Vm, &[Value]) -> Result<Value, crate::NativeError>;
 
 #[repr(C)]
 pub struct ObjNative {
     pub header: Header,
     pub name: *mut ObjString,
-    /// Exact argument count, or `None` for natives that check their own.
+    /// Exact argument count (not counting a method's receiver), or `None` for
+    /// natives that check their own.
     pub arity: Option<u8>,
+    /// True for methods: the receiver is passed as the first argument.
+    pub is_method: bool,
     pub function: NativeFn,
+}
+
+#[repr(C)]
+pub struct ObjList {
+    pub header: Header,
+    pub items: Vec<Value>,
+}
+
+#[repr(C)]
+pub struct ObjMap {
+    pub header: Header,
+    pub map: crate::map::ValueMap,
+}
+
+/// A module object. Source modules read their names live from global slots;
+/// native modules hold their members directly.
+#[repr(C)]
+pub struct ObjModule {
+    pub header: Header,
+    pub name: *mut ObjString,
+    pub slots: HashMap<StrKey, u32, BuildHasherDefault<PassThroughHasher>>,
+    pub values: Table,
 }
 
 /// FNV-1a, 32 bits: cheap, and identical on every host (no random seed), so

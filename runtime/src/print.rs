@@ -1,14 +1,129 @@
-//! How values look when printed: `print`, string conversion and error messages
-//! all go through [`Vm::display`], so there is one definition of a value's text.
+//! How values look as text: `print`, `str()`, error messages and the REPL-style
+//! container display all go through [`Vm::render`], one definition of a value's
+//! text.
+//!
+//! Containers are rendered with an explicit work stack, never recursion, so a
+//! list nested a million deep cannot overflow the Rust stack; nesting counts
+//! toward the call-depth limit instead. Inside containers strings are quoted and
+//! escaped, and a container met again while it is being rendered shows as
+//! `[...]` or `{...}`.
 
 use crate::object::*;
 use crate::value::{format_number, Value};
 use crate::vm::Vm;
 use std::io::Write;
 
+/// Nesting went deeper than the allowed depth while rendering.
+#[derive(Debug)]
+pub(crate) struct TooDeep;
+
+enum Work {
+    Value {
+        value: Value,
+        nested: bool,
+    },
+    Text(&'static str),
+    /// A container's closing: it is no longer being rendered.
+    Leave,
+}
+
 impl Vm {
-    /// Appends the text `print` shows for `value`.
+    /// Appends the text `print` shows for `value`. Never fails: used for error
+    /// messages, where an unbounded nesting is still rendered in full.
     pub fn display(&self, value: Value, out: &mut String) {
+        let _ = self.render(value, out, usize::MAX);
+    }
+
+    /// Renders `value`, failing once containers nest deeper than `max_depth`.
+    pub(crate) fn render(
+        &self,
+        value: Value,
+        out: &mut String,
+        max_depth: usize,
+    ) -> Result<(), TooDeep> {
+        let mut work = vec![Work::Value {
+            value,
+            nested: false,
+        }];
+        let mut open: Vec<*mut Header> = Vec::new();
+        while let Some(item) = work.pop() {
+            match item {
+                Work::Text(text) => out.push_str(text),
+                Work::Leave => {
+                    open.pop();
+                }
+                Work::Value { value, nested } => {
+                    match value.object_kind() {
+                        Some(ObjKind::List) => {
+                            let object = value.as_object();
+                            if open.contains(&object) {
+                                out.push_str("[...]");
+                                continue;
+                            }
+                            if open.len() >= max_depth {
+                                return Err(TooDeep);
+                            }
+                            open.push(object);
+                            // SAFETY: the kind was checked; the list is live.
+                            let items = unsafe { &(*(object as *mut ObjList)).items };
+                            out.push('[');
+                            work.push(Work::Leave);
+                            work.push(Work::Text("]"));
+                            for (index, &item) in items.iter().enumerate().rev() {
+                                work.push(Work::Value {
+                                    value: item,
+                                    nested: true,
+                                });
+                                if index > 0 {
+                                    work.push(Work::Text(", "));
+                                }
+                            }
+                        }
+                        Some(ObjKind::Map) => {
+                            let object = value.as_object();
+                            if open.contains(&object) {
+                                out.push_str("{...}");
+                                continue;
+                            }
+                            if open.len() >= max_depth {
+                                return Err(TooDeep);
+                            }
+                            open.push(object);
+                            // SAFETY: the kind was checked; the map is live.
+                            let map = unsafe { &(*(object as *mut ObjMap)).map };
+                            let entries: Vec<(Value, Value)> = map.iter().collect();
+                            out.push('{');
+                            work.push(Work::Leave);
+                            work.push(Work::Text("}"));
+                            for (index, &(key, item)) in entries.iter().enumerate().rev() {
+                                work.push(Work::Value {
+                                    value: item,
+                                    nested: true,
+                                });
+                                work.push(Work::Text(": "));
+                                work.push(Work::Value {
+                                    value: key,
+                                    nested: true,
+                                });
+                                if index > 0 {
+                                    work.push(Work::Text(", "));
+                                }
+                            }
+                        }
+                        Some(ObjKind::String) if nested => {
+                            // SAFETY: the kind was checked.
+                            let text = unsafe { &(*(value.as_object() as *mut ObjString)).text };
+                            quote(text, out);
+                        }
+                        _ => self.render_scalar(value, out),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn render_scalar(&self, value: Value, out: &mut String) {
         if value.is_number() {
             format_number(value.as_number(), out);
         } else if value.is_nil() {
@@ -27,18 +142,57 @@ impl Vm {
         }
     }
 
-    pub(crate) fn print_line(&mut self, value: Value) -> std::io::Result<()> {
+    pub(crate) fn print_line(&mut self, value: Value) -> Result<(), PrintError> {
         if value.object_kind() == Some(ObjKind::String) {
             // SAFETY: the kind was checked.
             let text = unsafe { &(*(value.as_object() as *mut ObjString)).text };
             self.out.write_all(text.as_bytes())?;
-            return self.out.write_all(b"\n");
+            self.out.write_all(b"\n")?;
+            return Ok(());
         }
         let mut text = String::new();
-        self.display(value, &mut text);
+        let depth = self
+            .options
+            .max_call_depth
+            .saturating_sub(self.frames.len());
+        self.render(value, &mut text, depth)
+            .map_err(|TooDeep| PrintError::TooDeep)?;
         text.push('\n');
-        self.out.write_all(text.as_bytes())
+        self.out.write_all(text.as_bytes())?;
+        Ok(())
     }
+}
+
+/// Why `print` failed.
+pub(crate) enum PrintError {
+    Output(std::io::Error),
+    TooDeep,
+}
+
+impl From<std::io::Error> for PrintError {
+    fn from(error: std::io::Error) -> Self {
+        PrintError::Output(error)
+    }
+}
+
+/// Writes `text` in double quotes, escaping what would make it ambiguous.
+pub(crate) fn quote(text: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// # Safety
@@ -51,7 +205,11 @@ unsafe fn display_object(object: *mut Header, out: &mut String) {
             ObjKind::Closure => display_function(&*(*(object as *mut ObjClosure)).proto, out),
             ObjKind::BoundMethod => {
                 let method = (*(object as *mut ObjBoundMethod)).method;
-                display_function(&*(*method).proto, out)
+                if method.object_kind() == Some(ObjKind::Closure) {
+                    display_function(&*(*(method.as_object() as *mut ObjClosure)).proto, out)
+                } else {
+                    out.push_str("<native fn>")
+                }
             }
             ObjKind::Native => out.push_str("<native fn>"),
             ObjKind::Class => out.push_str(&(*(*(object as *mut ObjClass)).name).text),
@@ -59,7 +217,16 @@ unsafe fn display_object(object: *mut Header, out: &mut String) {
                 out.push_str(&(*(*(*(object as *mut ObjInstance)).class).name).text);
                 out.push_str(" instance");
             }
+            ObjKind::Module => {
+                out.push_str("<module ");
+                out.push_str(&(*(*(object as *mut ObjModule)).name).text);
+                out.push('>');
+            }
             ObjKind::Upvalue => out.push_str("<upvalue>"),
+            // Containers are rendered by `Vm::render`; reaching here means a
+            // container inside a scalar context, which `render` never produces.
+            ObjKind::List => out.push_str("[...]"),
+            ObjKind::Map => out.push_str("{...}"),
         }
     }
 }

@@ -65,7 +65,13 @@ pub fn verify(program: &Program) -> Result<(), VerifyError> {
 fn verify_module(program: &Program, index: usize, module: &Module) -> Result<(), VerifyError> {
     let here = Location::Module(index);
     if program.string(module.name).is_none() {
-        return fail(here, format!("module {index}: name {} is not a string constant", module.name));
+        return fail(
+            here,
+            format!(
+                "module {index}: name {} is not a string constant",
+                module.name
+            ),
+        );
     }
     let function = module.function as usize;
     match program.functions.get(function) {
@@ -84,7 +90,10 @@ fn verify_module(program: &Program, index: usize, module: &Module) -> Result<(),
         if program.string(export.name).is_none() || export.slot as usize >= program.globals.len() {
             return fail(
                 here,
-                format!("module {index}: export (name #{}, slot g{}) is invalid", export.name, export.slot),
+                format!(
+                    "module {index}: export (name #{}, slot g{}) is invalid",
+                    export.name, export.slot
+                ),
             );
         }
     }

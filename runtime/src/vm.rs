@@ -2,7 +2,7 @@
 //! stack, frames, globals, heap), and the operations shared by the dispatch loop
 //! and the natives: allocation, interning, upvalue capture, error building.
 
-use crate::error::{LoadError, NativeError, RuntimeError, RuntimeErrorKind, TraceLine};
+use crate::error::{LoadError, RuntimeError, RuntimeErrorKind, TraceLine};
 use crate::heap::{GcStress, Heap};
 use crate::object::*;
 use crate::stack::Stack;
@@ -19,6 +19,40 @@ pub struct NativeDef {
     pub function: NativeFn,
 }
 
+/// A member of a native module.
+#[derive(Clone, Copy)]
+pub enum NativeMember {
+    Function(NativeDef),
+    Number(&'static str, f64),
+}
+
+/// A standard-library module implemented in Rust (`import "math";`).
+#[derive(Clone, Copy)]
+pub struct NativeModuleDef {
+    pub name: &'static str,
+    pub members: &'static [NativeMember],
+}
+
+/// Everything a host offers programs beyond the language itself: native globals
+/// (bound to the global slots of the same name) and native modules.
+#[derive(Clone, Copy, Default)]
+pub struct Library {
+    pub globals: &'static [NativeDef],
+    pub modules: &'static [NativeModuleDef],
+}
+
+/// What a program may touch outside the VM. Everything is denied by default;
+/// standard input, output and error are always open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// `None`: no reading. `Some(empty)`: read anything. Otherwise only under these.
+    pub read: Option<Vec<std::path::PathBuf>>,
+    /// Same for writing.
+    pub write: Option<Vec<std::path::PathBuf>>,
+    /// Reading environment variables.
+    pub env: bool,
+}
+
 /// Knobs a host sets before running a program.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -27,6 +61,9 @@ pub struct Options {
     pub max_call_depth: usize,
     /// Backward jumps plus calls a program may make; `None` is unlimited.
     pub instruction_budget: Option<u64>,
+    /// The strings `args()` returns: what followed the program on the command line.
+    pub program_args: Vec<String>,
+    pub permissions: Permissions,
 }
 
 impl Default for Options {
@@ -35,6 +72,8 @@ impl Default for Options {
             gc_stress: GcStress::Off,
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             instruction_budget: None,
+            program_args: Vec::new(),
+            permissions: Permissions::default(),
         }
     }
 }
@@ -45,6 +84,33 @@ pub const DEFAULT_MAX_CALL_DEPTH: usize = 100_000;
 
 /// Value-stack slots reserved up front (8 bytes each, mapped lazily by the OS).
 const STACK_SLOTS: usize = 1 << 22;
+
+/// How deeply natives may call back into Lox (`sort(fn)` inside a callback inside
+/// …). Each level nests the interpreter on the Rust stack, so this bound is what
+/// keeps callbacks from overflowing it; past it, the call is a `Stack overflow.`
+pub(crate) const MAX_NATIVE_DEPTH: usize = 200;
+
+/// An installed exception handler (`try`).
+#[derive(Clone, Copy)]
+pub(crate) struct Handler {
+    /// `frames.len()` of the frame that installed it.
+    pub frame_depth: usize,
+    /// Absolute stack slot that receives the thrown value.
+    pub catch_slot: usize,
+    /// Where the frame continues.
+    pub target_pc: usize,
+}
+
+/// A bundled source module, as loaded.
+pub(crate) struct ModuleInfo {
+    pub name: *mut ObjString,
+    pub function: usize,
+    pub exports: Vec<(*mut ObjString, u32)>,
+    /// The module object once created (`Value::EMPTY` before).
+    pub object: Value,
+    /// Whether its top-level code has started.
+    pub started: bool,
+}
 
 /// A call frame: which closure runs, where its registers start, where it is.
 #[derive(Clone, Copy)]
@@ -82,6 +148,21 @@ pub struct Vm {
     pub(crate) out: Box<dyn Write>,
     /// Values a native holds in Rust locals across an allocation.
     pub(crate) temp_roots: Vec<Value>,
+    pub(crate) handlers: Vec<Handler>,
+    pub(crate) modules: Vec<ModuleInfo>,
+    pub(crate) library: Library,
+    /// Module objects of `library.modules`, created on first import.
+    pub(crate) native_modules: Vec<Value>,
+    pub(crate) list_methods: Table,
+    pub(crate) map_methods: Table,
+    pub(crate) string_methods: Table,
+    /// The built-in `Error` class, whose instances carry the VM's own errors.
+    pub(crate) error_class: Value,
+    pub(crate) message_string: *mut ObjString,
+    /// The exception being propagated across a native boundary (rooted).
+    pub(crate) in_flight: Value,
+    pub(crate) native_depth: usize,
+    extensions: Vec<Box<dyn std::any::Any>>,
 }
 
 impl Vm {
@@ -90,7 +171,7 @@ impl Vm {
     pub fn load(
         program: &Program,
         map: &pvm_bytecode::ByteMap,
-        natives: &[NativeDef],
+        library: &Library,
         options: Options,
         out: Box<dyn Write>,
     ) -> Result<Vm, LoadError> {
@@ -116,11 +197,24 @@ impl Vm {
             options,
             out,
             temp_roots: Vec::new(),
+            handlers: Vec::new(),
+            modules: Vec::new(),
+            library: *library,
+            native_modules: vec![Value::EMPTY; library.modules.len()],
+            list_methods: Table::default(),
+            map_methods: Table::default(),
+            string_methods: Table::default(),
+            error_class: Value::NIL,
+            message_string: std::ptr::null_mut(),
+            in_flight: Value::NIL,
+            native_depth: 0,
+            extensions: Vec::new(),
         };
         // Nothing is rooted yet, and everything allocated here must survive, so
         // loading runs with the collector held off until the roots are in place.
         vm.heap.hold_collections(true);
         vm.init_string = vm.intern("init");
+        vm.message_string = vm.intern("message");
         for constant in &program.constants {
             let value = match constant {
                 Constant::Number(n) => Value::number(*n),
@@ -148,24 +242,92 @@ impl Vm {
             })
             .collect();
         vm.protos = protos.into_boxed_slice();
-        for native in natives {
-            let name = vm.intern(native.name);
-            let Some(slot) = vm.global_names.iter().position(|&n| n == name) else {
-                continue;
-            };
-            let object = vm.heap.insert(
-                ObjNative {
-                    header: Header::new(ObjKind::Native),
-                    name,
-                    arity: native.arity,
-                    function: native.function,
-                },
-                0,
-            );
-            vm.globals[slot] = Value::object(object as *mut Header);
+        for module in &program.modules {
+            let name = vm.constants[module.name as usize].as_object() as *mut ObjString;
+            let exports = module
+                .exports
+                .iter()
+                .map(|e| {
+                    (
+                        vm.constants[e.name as usize].as_object() as *mut ObjString,
+                        e.slot,
+                    )
+                })
+                .collect();
+            vm.modules.push(ModuleInfo {
+                name,
+                function: module.function as usize,
+                exports,
+                object: Value::EMPTY,
+                started: false,
+            });
+        }
+        crate::builtins::install(&mut vm);
+        for native in library.globals {
+            let value = vm.native_value(native, false);
+            vm.bind_global(native.name, value);
         }
         vm.heap.hold_collections(false);
         Ok(vm)
+    }
+
+    /// A native function object for `def`.
+    pub(crate) fn native_value(&mut self, def: &NativeDef, is_method: bool) -> Value {
+        let name = self.intern(def.name);
+        self.maybe_collect();
+        let object = self.heap.insert(
+            ObjNative {
+                header: Header::new(ObjKind::Native),
+                name,
+                arity: def.arity,
+                is_method,
+                function: def.function,
+            },
+            0,
+        );
+        Value::object(object as *mut Header)
+    }
+
+    /// Stores `value` in every global slot named `name` (each module has its own
+    /// slots, and built-ins are visible in all of them).
+    pub(crate) fn bind_global(&mut self, name: &str, value: Value) {
+        let name = self.intern(name);
+        for slot in 0..self.global_names.len() {
+            if self.global_names[slot] == name {
+                self.globals[slot] = value;
+            }
+        }
+    }
+
+    /// Per-VM state of type `T` for natives (created with `Default` on first use),
+    /// so libraries keep state such as a random generator without globals.
+    pub fn extension<T: Default + 'static>(&mut self) -> &mut T {
+        let position = self.extensions.iter().position(|e| e.is::<T>());
+        let index = match position {
+            Some(index) => index,
+            None => {
+                self.extensions.push(Box::new(T::default()));
+                self.extensions.len() - 1
+            }
+        };
+        self.extensions[index]
+            .downcast_mut::<T>()
+            .expect("the entry at index has type T")
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Flushes program output (natives call it before reading input or writing to
+    /// standard error, so text appears in the order the program produced it).
+    pub fn flush_output(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes text to program output.
+    pub fn write_output(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.write_all(text.as_bytes())
     }
 
     /// Runs the program's top-level code to completion.
@@ -213,6 +375,7 @@ impl Vm {
             ObjString {
                 header: Header::new(ObjKind::String),
                 hash,
+                chars: text.chars().count(),
                 text: text.into(),
             },
             text.len(),
@@ -300,13 +463,6 @@ impl Vm {
         }
     }
 
-    /// Builds a runtime error with the current stack trace. The top frame's `pc`
-    /// must have been saved by the caller.
-    #[cold]
-    pub(crate) fn error(&self, message: String) -> RuntimeError {
-        self.error_of_kind(RuntimeErrorKind::Error, message)
-    }
-
     #[cold]
     pub(crate) fn error_of_kind(&self, kind: RuntimeErrorKind, message: String) -> RuntimeError {
         let trace = self
@@ -346,9 +502,8 @@ impl Vm {
         )
     }
 
-    /// Wraps a native's error with the stack trace.
-    #[cold]
-    pub(crate) fn native_error(&self, error: NativeError) -> RuntimeError {
-        self.error(error.0)
+    /// Equality as `==` sees it (and `contains`, `indexOf`).
+    pub fn values_equal(&self, a: Value, b: Value) -> bool {
+        a.equals(b)
     }
 }
