@@ -569,6 +569,35 @@ fn closed_stdout_pipe_ends_quietly() {
     }
 }
 
+#[test]
+fn closed_stderr_pipe_does_not_panic() {
+    // A long stack trace (deep recursion) or many diagnostics, read by a
+    // consumer that stops after the first line (`pvm run x 2>&1 | head -1`).
+    let scratch = Scratch::new("stderr-pipe");
+    let deep = scratch.write("deep.lox", "fun f() { return f(); }\nf();\n");
+    let noisy: String = (0..5000).map(|_| "print ;\n").collect();
+    let noisy = scratch.write("noisy.lox", noisy);
+    let mut failures = Vec::new();
+    for (file, expected) in [(&deep, EXIT_RUNTIME), (&noisy, EXIT_COMPILE)] {
+        let mut child = Command::new(PVM)
+            .args(["run", p(file)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pvm");
+        let stderr = child.stderr.take().expect("piped");
+        let mut first = String::new();
+        BufReader::new(stderr).read_line(&mut first).expect("one line");
+        assert!(first.contains("error"), "{first}");
+        let status = child.wait().expect("pvm ends");
+        // The error was still the program's; only its report was cut short.
+        if status.code() != Some(expected) && status.code() != Some(EXIT_IO) {
+            failures.push(format!("{}: exit {:?}", file.display(), status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "(101 is a Rust panic)\n{}", failures.join("\n"));
+}
+
 // Damaged bytecode files.
 
 /// CRC-32 with the zlib (IEEE 802.3, reflected 0xEDB88320) polynomial.
