@@ -41,6 +41,8 @@ pub struct Resolution {
     pub bindings: Vec<Binding>,
     /// Indexed by [`DeclId`]: does some closure capture this local?
     pub captured: Vec<bool>,
+    /// Indexed by [`DeclId`]: is this local read or assigned anywhere (here or in a closure)?
+    pub used: Vec<bool>,
     /// Indexed by [`FunctionId`]: the function's upvalues in order.
     pub upvalues: Vec<Vec<Capture>>,
 }
@@ -52,6 +54,10 @@ impl Resolution {
 
     pub fn is_captured(&self, decl: DeclId) -> bool {
         self.captured[decl.0 as usize]
+    }
+
+    pub fn is_used(&self, decl: DeclId) -> bool {
+        self.used[decl.0 as usize]
     }
 }
 
@@ -107,6 +113,7 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
         result: Resolution {
             bindings: vec![Binding::Global; counts.refs as usize],
             captured: vec![false; counts.decls as usize],
+            used: vec![false; counts.decls as usize],
             upvalues: vec![Vec::new(); counts.functions as usize],
         },
     };
@@ -192,14 +199,16 @@ impl<'a> Resolver<'a, '_> {
         let function = &self.functions[level];
         for scope in function.scopes.iter().rev() {
             if let Some(local) = scope.iter().rev().find(|local| local.name == name) {
-                if !local.defined {
+                let (decl, defined) = (local.decl, local.defined);
+                if !defined {
                     self.error(
                         pos,
                         name,
                         "Can't read local variable in its own initializer.",
                     );
                 }
-                return Binding::Local(local.decl);
+                self.result.used[decl.0 as usize] = true;
+                return Binding::Local(decl);
             }
         }
         if level == 0 {

@@ -124,7 +124,7 @@ impl Generator<'_> {
                 }
             },
             ExprKind::Grouping(inner) => self.expr_to(inner, dst)?,
-            ExprKind::Unary { op, operand } => {
+            ExprKind::Unary { op, operand, at } => {
                 // A negated literal is just a negative number; no runtime check can fail.
                 if let (UnaryOp::Negate, ExprKind::Number(value)) = (op, &operand.kind) {
                     self.load_number(-value, dst, pos);
@@ -134,13 +134,18 @@ impl Generator<'_> {
                         UnaryOp::Negate => Instr::Neg { dst, src },
                         UnaryOp::Not => Instr::Not { dst, src },
                     };
-                    self.emit(instr, pos);
+                    self.emit(instr, *at);
                 }
             }
-            ExprKind::Binary { op, left, right } => {
+            ExprKind::Binary {
+                op,
+                left,
+                right,
+                at,
+            } => {
                 let a = self.operand_into(left, dst, Some(right))?;
                 let b = self.expr_any(right)?;
-                self.emit(binary_instr(*op, dst, a, b), pos);
+                self.emit(binary_instr(*op, dst, a, b), *at);
             }
             ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
             ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
