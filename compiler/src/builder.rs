@@ -352,8 +352,16 @@ impl<'a> Builder<'a> {
             }
             ParseError::UnrecognizedEof { expected, .. } => {
                 let end = lexer::Lexer::end_position(self.source);
-                self.diagnostics
-                    .report(end, Near::End, expectation(&expected));
+                // At the end of input an unclosed block or body is by far the likeliest cause.
+                let closes_block = expected
+                    .iter()
+                    .any(|e| display_terminal(e.trim_matches('"')) == "'}'");
+                let message = if closes_block {
+                    "Expect '}'.".to_string()
+                } else {
+                    expectation(&expected)
+                };
+                self.diagnostics.report(end, Near::End, message);
             }
             ParseError::ExtraToken {
                 token: (start, _, end),
