@@ -510,6 +510,16 @@ fn max_call_depth_option_limits_recursion() {
     let ok = pvm(&["run", "--max-call-depth", "100", p(&source)]);
     assert_exit(&ok, 0);
     assert_eq!(text(&ok.stdout), "bottom\n");
+    // The limit counts frames, the script's included, as clox's FRAMES_MAX does.
+    let boundary = scratch.write(
+        "boundary.lox",
+        "fun down(n) { if (n == 0) return 0; return down(n - 1); }\nprint down(8);\nprint down(9);\n",
+    );
+    let output = pvm(&["run", "--max-call-depth", "10", p(&boundary)]);
+    assert_exit(&output, EXIT_RUNTIME);
+    assert_eq!(text(&output.stdout), "0\n");
+    assert!(text(&output.stderr).starts_with("boundary.lox:1:"), "{}", text(&output.stderr));
+
     let overflow = pvm(&["run", "--max-call-depth", "10", p(&source)]);
     assert_exit(&overflow, EXIT_RUNTIME);
     let stderr = text(&overflow.stderr);
