@@ -7,6 +7,8 @@
 //! maps declarations to registers as it meets them. That keeps scoping rules in one place and
 //! register allocation in another.
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::builder::IdCounts;
 use crate::diagnostic::{Diagnostics, Near, Pos};
@@ -26,7 +28,7 @@ pub enum Binding {
 }
 
 /// How a function obtains one of its upvalues when its closure is created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capture {
     /// A local of the directly enclosing function.
     Local(DeclId),
@@ -83,13 +85,37 @@ struct LocalName<'a> {
     defined: bool,
 }
 
+/// One block's locals. Names are also indexed, so a block with very many locals (which code
+/// generation rejects later) can't make resolution quadratic first.
+#[derive(Default)]
+struct Scope<'a> {
+    locals: Vec<LocalName<'a>>,
+    /// Name to the index in `locals` of its latest declaration.
+    by_name: HashMap<&'a str, usize>,
+}
+
+impl<'a> Scope<'a> {
+    /// Adds a local; says whether the scope already had one of that name.
+    fn push(&mut self, local: LocalName<'a>) -> bool {
+        let name = local.name;
+        self.locals.push(local);
+        self.by_name.insert(name, self.locals.len() - 1).is_some()
+    }
+
+    fn get(&self, name: &str) -> Option<&LocalName<'a>> {
+        self.by_name.get(name).map(|&index| &self.locals[index])
+    }
+}
+
 struct FunctionScope<'a> {
     id: Option<FunctionId>,
     context: FunctionContext,
     /// Block scopes, innermost last; empty at the top level of the script, where names are
     /// globals.
-    scopes: Vec<Vec<LocalName<'a>>>,
+    scopes: Vec<Scope<'a>>,
     upvalues: Vec<Capture>,
+    /// Each capture's index in `upvalues`, so capturing stays linear.
+    upvalue_index: HashMap<Capture, u16>,
 }
 
 pub struct Resolver<'a, 'd> {
@@ -108,6 +134,7 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
             context: FunctionContext::Script,
             scopes: Vec::new(),
             upvalues: Vec::new(),
+            upvalue_index: HashMap::new(),
         }],
         class: ClassContext::None,
         result: Resolution {
@@ -138,7 +165,7 @@ impl<'a> Resolver<'a, '_> {
     // ----- scopes and names ----------------------------------------------------------------
 
     fn begin_scope(&mut self) {
-        self.current().scopes.push(Vec::new());
+        self.current().scopes.push(Scope::default());
     }
 
     fn end_scope(&mut self) {
@@ -151,8 +178,7 @@ impl<'a> Resolver<'a, '_> {
         let Some(scope) = self.current().scopes.last_mut() else {
             return;
         };
-        let duplicate = scope.iter().any(|local| local.name == name.text);
-        scope.push(LocalName {
+        let duplicate = scope.push(LocalName {
             name: name.text,
             decl,
             defined: false,
@@ -167,7 +193,12 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn define(&mut self) {
-        if let Some(local) = self.current().scopes.last_mut().and_then(|s| s.last_mut()) {
+        if let Some(local) = self
+            .current()
+            .scopes
+            .last_mut()
+            .and_then(|s| s.locals.last_mut())
+        {
             local.defined = true;
         }
     }
@@ -198,7 +229,7 @@ impl<'a> Resolver<'a, '_> {
     fn lookup(&mut self, level: usize, name: &str, pos: Pos) -> Binding {
         let function = &self.functions[level];
         for scope in function.scopes.iter().rev() {
-            if let Some(local) = scope.iter().rev().find(|local| local.name == name) {
+            if let Some(local) = scope.get(name) {
                 let (decl, defined) = (local.decl, local.defined);
                 if !defined {
                     self.error(
@@ -226,11 +257,11 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn add_upvalue(&mut self, level: usize, capture: Capture, pos: Pos, name: &str) -> Binding {
-        let upvalues = &mut self.functions[level].upvalues;
-        if let Some(index) = upvalues.iter().position(|&c| c == capture) {
-            return Binding::Upvalue(index as u16);
+        let function = &mut self.functions[level];
+        if let Some(&index) = function.upvalue_index.get(&capture) {
+            return Binding::Upvalue(index);
         }
-        if upvalues.len() >= MAX_UPVALUES {
+        if function.upvalues.len() >= MAX_UPVALUES {
             self.error(
                 pos,
                 name,
@@ -238,8 +269,11 @@ impl<'a> Resolver<'a, '_> {
             );
             return Binding::Upvalue(0);
         }
-        upvalues.push(capture);
-        Binding::Upvalue((upvalues.len() - 1) as u16)
+        // Below MAX_UPVALUES (65,536), so the index fits 16 bits.
+        let index = function.upvalues.len() as u16;
+        function.upvalues.push(capture);
+        function.upvalue_index.insert(capture, index);
+        Binding::Upvalue(index)
     }
 
     // ----- statements --------------------------------------------------------------------
@@ -329,8 +363,9 @@ impl<'a> Resolver<'a, '_> {
         self.functions.push(FunctionScope {
             id: Some(function.id),
             context,
-            scopes: vec![Vec::new()],
+            scopes: vec![Scope::default()],
             upvalues: Vec::new(),
+            upvalue_index: HashMap::new(),
         });
         if context != FunctionContext::Function {
             self.declare_implicit("this", function.this_decl);
