@@ -37,6 +37,7 @@ Prints every failure with what was expected and what pvm did, then
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,7 +125,7 @@ def run(command):
 
 
 def run_test(pvm, path, compiled, scratch):
-    """Returns the list of problems found running one test (empty = passed)."""
+    """Runs one test the chosen way; returns (exit code, stdout lines, stderr lines)."""
     if not compiled:
         return run([pvm, "run", path])
     bytecode = os.path.join(scratch, "test.pbc")
@@ -139,6 +140,7 @@ def run_test(pvm, path, compiled, scratch):
 
 
 def check(expected, code, stdout, stderr):
+    """Every way pvm's run disagreed with the expectations (empty when it passed)."""
     problems = []
     if code != expected.exit_code:
         problems.append(f"exit code: expected {expected.exit_code}, got {code}")
@@ -203,17 +205,35 @@ def find_tests(root):
     return found
 
 
+def find_pvm(explicit):
+    """The pvm binary to test: the one named, or the first that exists."""
+    if explicit:
+        return shutil.which(explicit) or (explicit if os.access(explicit, os.X_OK) else None)
+    candidates = [os.environ.get("PVM"), shutil.which("pvm")]
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for target in [os.environ.get("CARGO_TARGET_DIR"), os.path.join(repo, "target")]:
+        if target:
+            candidates.append(os.path.join(target, "debug", "pvm"))
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("book_test_dir", help="the book's test/ folder")
-    parser.add_argument("--pvm", default=None, help="the pvm binary (default: pvm on PATH, "
-                        "or target/debug/pvm)")
+    parser.add_argument("--pvm", default=None, help="the pvm binary (default: $PVM, pvm on "
+                        "PATH, or debug/pvm under $CARGO_TARGET_DIR or the repo's target/)")
     parser.add_argument("--compiled", action="store_true",
                         help="compile each test to .pbc, then run the bytecode")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     arguments = parser.parse_args()
 
-    pvm = arguments.pvm or os.environ.get("PVM") or "pvm"
+    pvm = find_pvm(arguments.pvm)
+    if pvm is None:
+        print("book_suite: no pvm binary found; build it or pass --pvm PATH", file=sys.stderr)
+        return 2
     if not os.path.isdir(arguments.book_test_dir):
         print(f"book_suite: {arguments.book_test_dir}: not a directory", file=sys.stderr)
         return 2

@@ -48,7 +48,13 @@ impl Scratch {
     fn listing(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.0)
             .expect("scratch exists")
-            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         names.sort();
         names
@@ -92,7 +98,11 @@ fn assert_exit(output: &Output, code: i32) {
         text(&output.stdout),
         text(&output.stderr)
     );
-    assert!(!text(&output.stderr).contains("panicked"), "pvm panicked:\n{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("panicked"),
+        "pvm panicked:\n{}",
+        text(&output.stderr)
+    );
 }
 
 const PROGRAM: &str = "\
@@ -121,7 +131,7 @@ fn help_on_every_subcommand() {
         &["help", "run"],
         &["sysvm", "--help"],
     ] {
-        let output = pvm(&args);
+        let output = pvm(args);
         assert_exit(&output, 0);
         let stdout = text(&output.stdout);
         assert!(stdout.contains("Usage: pvm"), "{args:?} printed:\n{stdout}");
@@ -129,7 +139,10 @@ fn help_on_every_subcommand() {
     }
     let run_help = text(&pvm(&["run", "--help"]).stdout);
     for option in ["--gc-stress", "--max-call-depth", "--budget"] {
-        assert!(run_help.contains(option), "run --help does not mention {option}");
+        assert!(
+            run_help.contains(option),
+            "run --help does not mention {option}"
+        );
     }
     assert!(text(&pvm(&["compile", "--help"]).stdout).contains("--output"));
 }
@@ -138,7 +151,10 @@ fn help_on_every_subcommand() {
 fn version() {
     let output = pvm(&["--version"]);
     assert_exit(&output, 0);
-    assert_eq!(text(&output.stdout).trim(), format!("pvm {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&output.stdout).trim(),
+        format!("pvm {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -160,7 +176,7 @@ fn usage_errors_exit_64() {
         &["compile", source, "-o"],
         &["disasm", source, source],
     ] {
-        let output = pvm(&args);
+        let output = pvm(args);
         assert_exit(&output, EXIT_USAGE);
         assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
         assert!(!output.stderr.is_empty(), "{args:?} explained nothing");
@@ -224,7 +240,10 @@ fn compile_default_output_replaces_the_extension() {
         let path = scratch.write(source, PROGRAM);
         let output = pvm(&["compile", p(&path)]);
         assert_exit(&output, 0);
-        assert!(output.stdout.is_empty() && output.stderr.is_empty(), "compile is silent");
+        assert!(
+            output.stdout.is_empty() && output.stderr.is_empty(),
+            "compile is silent"
+        );
         let bytes = std::fs::read(scratch.path(expected)).expect("default output written");
         assert!(bytes.starts_with(b"PVMB"), "{expected} is not bytecode");
     }
@@ -247,7 +266,10 @@ fn compile_refuses_to_overwrite_its_input() {
     for output_path in &spellings {
         let output = pvm(&["compile", p(&source), "-o", output_path]);
         assert_exit(&output, EXIT_USAGE);
-        assert_eq!(std::fs::read_to_string(&source).expect("source kept"), PROGRAM);
+        assert_eq!(
+            std::fs::read_to_string(&source).expect("source kept"),
+            PROGRAM
+        );
     }
     // Relative spelling from the source's own folder.
     let output = pvm_in(Some(&scratch.0), &["compile", "prog.lox", "-o", "prog.lox"]);
@@ -257,7 +279,10 @@ fn compile_refuses_to_overwrite_its_input() {
     let pbc_named_source = scratch.write("already.pbc", PROGRAM);
     let output = pvm(&["compile", p(&pbc_named_source)]);
     assert_exit(&output, EXIT_USAGE);
-    assert_eq!(std::fs::read_to_string(&pbc_named_source).expect("kept"), PROGRAM);
+    assert_eq!(
+        std::fs::read_to_string(&pbc_named_source).expect("kept"),
+        PROGRAM
+    );
     assert_eq!(scratch.listing(), ["already.pbc", "prog.lox", "sub"]);
 }
 
@@ -307,9 +332,21 @@ fn compiled_program_behaves_like_its_source() {
         let output = pvm(&["compile", p(&source)]);
         assert_exit(&output, 0);
         let from_bytecode = pvm(&["run", p(&source.with_extension("pbc"))]);
-        assert_eq!(from_source.status.code(), from_bytecode.status.code(), "{name}");
-        assert_eq!(text(&from_source.stdout), text(&from_bytecode.stdout), "{name}");
-        assert_eq!(text(&from_source.stderr), text(&from_bytecode.stderr), "{name}");
+        assert_eq!(
+            from_source.status.code(),
+            from_bytecode.status.code(),
+            "{name}"
+        );
+        assert_eq!(
+            text(&from_source.stdout),
+            text(&from_bytecode.stdout),
+            "{name}"
+        );
+        assert_eq!(
+            text(&from_source.stderr),
+            text(&from_bytecode.stderr),
+            "{name}"
+        );
     }
     let ok = pvm(&["run", p(&scratch.path("ok.pbc"))]);
     assert_exit(&ok, 0);
@@ -324,7 +361,10 @@ fn compiling_twice_gives_identical_bytes() {
     let second = scratch.path("second.pbc");
     assert_exit(&pvm(&["compile", p(&source), "-o", p(&first)]), 0);
     assert_exit(&pvm(&["compile", p(&source), "-o", p(&second)]), 0);
-    assert_eq!(std::fs::read(first).expect("first"), std::fs::read(second).expect("second"));
+    assert_eq!(
+        std::fs::read(first).expect("first"),
+        std::fs::read(second).expect("second")
+    );
 }
 
 #[test]
@@ -336,13 +376,24 @@ fn compiled_bytes_do_not_depend_on_the_folder() {
     assert_exit(&pvm(&["compile", p(&in_one)]), 0);
     assert_exit(&pvm(&["compile", p(&in_two)]), 0);
     // Relative invocation from the file's own folder, too.
-    assert_exit(&pvm_in(Some(&one.0.join("app")), &["compile", "prog.lox", "-o", "rel.pbc"]), 0);
+    assert_exit(
+        &pvm_in(
+            Some(&one.0.join("app")),
+            &["compile", "prog.lox", "-o", "rel.pbc"],
+        ),
+        0,
+    );
     let bytes_one = std::fs::read(in_one.with_extension("pbc")).expect("one");
     let bytes_two = std::fs::read(in_two.with_extension("pbc")).expect("two");
     let bytes_relative = std::fs::read(one.path("app/rel.pbc")).expect("relative");
     assert_eq!(bytes_one, bytes_two);
     assert_eq!(bytes_one, bytes_relative);
-    let scratch_name = one.0.file_name().expect("named").to_string_lossy().into_owned();
+    let scratch_name = one
+        .0
+        .file_name()
+        .expect("named")
+        .to_string_lossy()
+        .into_owned();
     assert!(
         !String::from_utf8_lossy(&bytes_one).contains(&scratch_name),
         "the .pbc records the folder it was compiled in"
@@ -356,8 +407,19 @@ fn disasm_lists_constants_functions_and_lines() {
     let output = pvm(&["disasm", p(&source)]);
     assert_exit(&output, 0);
     let listing = text(&output.stdout);
-    for wanted in ["constants", "\"hello \"", "greet", "Counter", "init", "add", "prog.lox"] {
-        assert!(listing.contains(wanted), "listing lacks {wanted}:\n{listing}");
+    for wanted in [
+        "constants",
+        "\"hello \"",
+        "greet",
+        "Counter",
+        "init",
+        "add",
+        "prog.lox",
+    ] {
+        assert!(
+            listing.contains(wanted),
+            "listing lacks {wanted}:\n{listing}"
+        );
     }
     for name in ["script", "greet", "init", "add"] {
         let header = listing
@@ -376,7 +438,11 @@ fn disasm_lists_constants_functions_and_lines() {
     assert_exit(&pvm(&["compile", p(&source)]), 0);
     let from_bytecode = pvm(&["disasm", p(&source.with_extension("pbc"))]);
     assert_exit(&from_bytecode, 0);
-    assert_eq!(text(&from_bytecode.stdout), listing, "disasm of source and of .pbc differ");
+    assert_eq!(
+        text(&from_bytecode.stdout),
+        listing,
+        "disasm of source and of .pbc differ"
+    );
 }
 
 // `pvm run`.
@@ -460,7 +526,10 @@ fn runtime_error_prints_message_and_every_frame() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 4, "{stderr}");
     assert!(lines[0].starts_with("trace.lox:5:"), "{stderr}");
-    assert!(lines[0].ends_with(": runtime error: Undefined property 'lid'."), "{stderr}");
+    assert!(
+        lines[0].ends_with(": runtime error: Undefined property 'lid'."),
+        "{stderr}"
+    );
     assert_eq!(lines[1], "  at helper (trace.lox:5)");
     assert_eq!(lines[2], "  at open (trace.lox:2)");
     assert_eq!(lines[3], "  at script (trace.lox:8)");
@@ -469,7 +538,10 @@ fn runtime_error_prints_message_and_every_frame() {
 #[test]
 fn compile_errors_go_to_stderr_one_line_each() {
     let scratch = Scratch::new("diagnostics");
-    let source = scratch.write("bad.lox", "print \"never\";\nvar x = ;\nreturn 1;\nprint this;\n");
+    let source = scratch.write(
+        "bad.lox",
+        "print \"never\";\nvar x = ;\nreturn 1;\nprint this;\n",
+    );
     for command in ["run", "compile", "disasm"] {
         let output = pvm(&[command, p(&source)]);
         assert_exit(&output, EXIT_COMPILE);
@@ -478,10 +550,17 @@ fn compile_errors_go_to_stderr_one_line_each() {
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 3, "{command}: {stderr}");
         for (line, number) in lines.iter().zip([2, 3, 4]) {
-            assert!(line.starts_with(&format!("bad.lox:{number}:")), "{command}: {line}");
+            assert!(
+                line.starts_with(&format!("bad.lox:{number}:")),
+                "{command}: {line}"
+            );
             assert!(line.contains(": error"), "{command}: {line}");
         }
-        assert!(lines[0].contains("error at ';': Expect expression."), "{}", lines[0]);
+        assert!(
+            lines[0].contains("error at ';': Expect expression."),
+            "{}",
+            lines[0]
+        );
     }
     assert!(!scratch.path("bad.pbc").exists());
 }
@@ -510,11 +589,29 @@ fn max_call_depth_option_limits_recursion() {
     let ok = pvm(&["run", "--max-call-depth", "100", p(&source)]);
     assert_exit(&ok, 0);
     assert_eq!(text(&ok.stdout), "bottom\n");
+    // The limit counts frames, the script's included, as clox's FRAMES_MAX does.
+    let boundary = scratch.write(
+        "boundary.lox",
+        "fun down(n) { if (n == 0) return 0; return down(n - 1); }\nprint down(8);\nprint down(9);\n",
+    );
+    let output = pvm(&["run", "--max-call-depth", "10", p(&boundary)]);
+    assert_exit(&output, EXIT_RUNTIME);
+    assert_eq!(text(&output.stdout), "0\n");
+    assert!(
+        text(&output.stderr).starts_with("boundary.lox:1:"),
+        "{}",
+        text(&output.stderr)
+    );
+
     let overflow = pvm(&["run", "--max-call-depth", "10", p(&source)]);
     assert_exit(&overflow, EXIT_RUNTIME);
     let stderr = text(&overflow.stderr);
     assert!(stderr.starts_with("depth.lox:3:"), "{stderr}");
-    assert!(stderr.lines().next().expect("a line").ends_with("runtime error: Stack overflow."));
+    assert!(stderr
+        .lines()
+        .next()
+        .expect("a line")
+        .ends_with("runtime error: Stack overflow."));
 }
 
 #[test]
@@ -526,12 +623,22 @@ fn budget_stops_an_endless_loop() {
     assert_eq!(text(&output.stdout), "before\n");
     let stderr = text(&output.stderr);
     assert!(stderr.starts_with("loop.lox:2:"), "{stderr}");
-    assert!(stderr.lines().next().expect("a line").contains(": runtime error: "), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .next()
+            .expect("a line")
+            .contains(": runtime error: "),
+        "{stderr}"
+    );
 
     let recursion = scratch.write("calls.lox", "fun f() { return f(); }\nf();\n");
     let output = pvm(&["run", "--budget", "50", p(&recursion)]);
     assert_exit(&output, EXIT_RUNTIME);
-    assert!(!text(&output.stderr).contains("Stack overflow."), "the budget should stop it first");
+    assert!(
+        !text(&output.stderr).contains("Stack overflow."),
+        "the budget should stop it first"
+    );
 
     // A program that fits in its budget is unaffected.
     let fits = scratch.write("fits.lox", PROGRAM);
@@ -558,15 +665,55 @@ fn closed_stdout_pipe_ends_quietly() {
             .expect("spawn pvm");
         let stdout = child.stdout.take().expect("piped");
         let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first).expect("one line");
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("one line");
         assert_eq!(first, "line of output\n");
         // Reader and pipe dropped here, like `head -1` exiting.
         let output = child.wait_with_output().expect("pvm ends");
         let stderr = text(&output.stderr);
         assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(stderr.is_empty(), "a closed pipe should end pvm silently: {stderr}");
+        assert!(
+            stderr.is_empty(),
+            "a closed pipe should end pvm silently: {stderr}"
+        );
         assert_eq!(output.status.code(), Some(EXIT_IO));
     }
+}
+
+#[test]
+fn closed_stderr_pipe_does_not_panic() {
+    // A long stack trace (deep recursion) or many diagnostics, read by a
+    // consumer that stops after the first line (`pvm run x 2>&1 | head -1`).
+    let scratch = Scratch::new("stderr-pipe");
+    let deep = scratch.write("deep.lox", "fun f() { return f(); }\nf();\n");
+    let noisy: String = (0..5000).map(|_| "print ;\n").collect();
+    let noisy = scratch.write("noisy.lox", noisy);
+    let mut failures = Vec::new();
+    for (file, expected) in [(&deep, EXIT_RUNTIME), (&noisy, EXIT_COMPILE)] {
+        let mut child = Command::new(PVM)
+            .args(["run", p(file)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pvm");
+        let stderr = child.stderr.take().expect("piped");
+        let mut first = String::new();
+        BufReader::new(stderr)
+            .read_line(&mut first)
+            .expect("one line");
+        assert!(first.contains("error"), "{first}");
+        let status = child.wait().expect("pvm ends");
+        // The error was still the program's; only its report was cut short.
+        if status.code() != Some(expected) && status.code() != Some(EXIT_IO) {
+            failures.push(format!("{}: exit {:?}", file.display(), status.code()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "(101 is a Rust panic)\n{}",
+        failures.join("\n")
+    );
 }
 
 // Damaged bytecode files.
@@ -680,17 +827,28 @@ impl Layout {
         self.first_function + 9
     }
     fn first_string(&self) -> usize {
-        self.constants.iter().find(|(_, tag)| *tag == 1).expect("a string constant").0
+        self.constants
+            .iter()
+            .find(|(_, tag)| *tag == 1)
+            .expect("a string constant")
+            .0
     }
     fn first_number(&self) -> usize {
-        self.constants.iter().find(|(_, tag)| *tag == 0).expect("a number constant").0
+        self.constants
+            .iter()
+            .find(|(_, tag)| *tag == 0)
+            .expect("a number constant")
+            .0
     }
 }
 
 /// A compiled program whose first function is the script (it declares no
 /// function of its own) and whose first instruction writes a register.
 fn sample_bytecode(scratch: &Scratch) -> Vec<u8> {
-    let source = scratch.write("sample.lox", "var greeting = \"hi\";\nprint greeting + \" there\";\nprint 2.5;\n");
+    let source = scratch.write(
+        "sample.lox",
+        "var greeting = \"hi\";\nprint greeting + \" there\";\nprint 2.5;\n",
+    );
     let compiled = scratch.path("sample.pbc");
     assert_exit(&pvm(&["compile", p(&source), "-o", p(&compiled)]), 0);
     let listing = text(&pvm(&["disasm", p(&compiled)]).stdout);
@@ -699,7 +857,10 @@ fn sample_bytecode(scratch: &Scratch) -> Vec<u8> {
         .find(|line| line.trim_start().starts_with("1 "))
         .expect("an instruction on line 1");
     assert!(
-        first_instruction.split_whitespace().nth(3).is_some_and(|op| op.starts_with('r')),
+        first_instruction
+            .split_whitespace()
+            .nth(3)
+            .is_some_and(|op| op.starts_with('r')),
         "the sample's first instruction should write a register: {first_instruction}"
     );
     std::fs::read(compiled).expect("compiled")
@@ -722,12 +883,25 @@ fn assert_rejected(scratch: &Scratch, what: &str, bytes: &[u8]) -> String {
 
     let listing = pvm(&["disasm", p(&file)]);
     let listing_stderr = text(&listing.stderr);
-    assert!(!listing_stderr.contains("panicked"), "{what} (disasm): {listing_stderr}");
+    assert!(
+        !listing_stderr.contains("panicked"),
+        "{what} (disasm): {listing_stderr}"
+    );
     match listing.status.code() {
-        Some(0) => assert!(listing_stderr.is_empty(), "{what} (disasm): {listing_stderr}"),
+        Some(0) => assert!(
+            listing_stderr.is_empty(),
+            "{what} (disasm): {listing_stderr}"
+        ),
         Some(EXIT_COMPILE) => {
-            assert_eq!(listing_stderr.lines().count(), 1, "{what} (disasm): {listing_stderr}");
-            assert!(listing_stderr.contains("byte offset"), "{what} (disasm): {listing_stderr}");
+            assert_eq!(
+                listing_stderr.lines().count(),
+                1,
+                "{what} (disasm): {listing_stderr}"
+            );
+            assert!(
+                listing_stderr.contains("byte offset"),
+                "{what} (disasm): {listing_stderr}"
+            );
         }
         other => panic!("{what} (disasm): exit {other:?}: {listing_stderr}"),
     }
@@ -736,7 +910,10 @@ fn assert_rejected(scratch: &Scratch, what: &str, bytes: &[u8]) -> String {
 
 fn offset_in(message: &str) -> usize {
     let rest = &message[message.find("byte offset ").expect("an offset") + "byte offset ".len()..];
-    rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).expect("a number")
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
 }
 
 #[test]
@@ -793,7 +970,11 @@ fn bad_checksum_is_rejected() {
     let scratch = Scratch::new("checksum");
     let bytes = sample_bytecode(&scratch);
     let last = bytes.len() - 1;
-    for (what, at) in [("stored checksum", last), ("body byte", 20), ("entry", last - 4)] {
+    for (what, at) in [
+        ("stored checksum", last),
+        ("body byte", 20),
+        ("entry", last - 4),
+    ] {
         let mut damaged = bytes.clone();
         damaged[at] ^= 0x01;
         let message = assert_rejected(&scratch, what, &damaged);
@@ -816,31 +997,73 @@ fn corrupted_but_resealed_files_are_rejected() {
     // given, is where the loader must say the problem is.
     type Damage = fn(&mut Vec<u8>, &Layout);
     let cases: Vec<(&str, Option<usize>, Damage)> = vec![
-        ("file count beyond the file", None, |b, l| put_u32(b, l.file_count, u32::MAX)),
-        ("constant count beyond the file", None, |b, l| put_u32(b, l.constant_count, u32::MAX)),
-        ("unknown constant tag", Some(layout.first_string()), |b, l| b[l.first_string()] = 9),
-        ("string length beyond the file", None, |b, l| put_u32(b, l.first_string() + 1, 1 << 30)),
-        ("string constant not UTF-8", None, |b, l| b[l.first_string() + 5] = 0xFF),
-        ("number constant read as a string", None, |b, l| b[l.first_number()] = 1),
-        ("global count beyond the file", None, |b, l| put_u32(b, l.global_count, u32::MAX)),
-        ("global named by a missing constant", None, |b, l| put_u32(b, l.globals[0], 1_000_000)),
+        ("file count beyond the file", None, |b, l| {
+            put_u32(b, l.file_count, u32::MAX)
+        }),
+        ("constant count beyond the file", None, |b, l| {
+            put_u32(b, l.constant_count, u32::MAX)
+        }),
+        (
+            "unknown constant tag",
+            Some(layout.first_string()),
+            |b, l| b[l.first_string()] = 9,
+        ),
+        ("string length beyond the file", None, |b, l| {
+            put_u32(b, l.first_string() + 1, 1 << 30)
+        }),
+        ("string constant not UTF-8", None, |b, l| {
+            b[l.first_string() + 5] = 0xFF
+        }),
+        ("number constant read as a string", None, |b, l| {
+            b[l.first_number()] = 1
+        }),
+        ("global count beyond the file", None, |b, l| {
+            put_u32(b, l.global_count, u32::MAX)
+        }),
+        ("global named by a missing constant", None, |b, l| {
+            put_u32(b, l.globals[0], 1_000_000)
+        }),
         ("global named by a number constant", None, |b, l| {
-            let index = l.constants.iter().position(|(_, tag)| *tag == 0).expect("a number");
+            let index = l
+                .constants
+                .iter()
+                .position(|(_, tag)| *tag == 0)
+                .expect("a number");
             put_u32(b, l.globals[0], index as u32)
         }),
-        ("function count beyond the file", None, |b, l| put_u32(b, l.function_count, u32::MAX)),
-        ("function named by a missing constant", None, |b, l| put_u32(b, l.name(), 1_000_000)),
-        ("function in a missing file", None, |b, l| put_u32(b, l.file(), 7)),
-        ("entry function takes an argument", None, |b, l| b[l.arity()] = 1),
-        ("zero registers", None, |b, l| b[l.registers()..l.registers() + 2].copy_from_slice(&[0, 0])),
+        ("function count beyond the file", None, |b, l| {
+            put_u32(b, l.function_count, u32::MAX)
+        }),
+        ("function named by a missing constant", None, |b, l| {
+            put_u32(b, l.name(), 1_000_000)
+        }),
+        ("function in a missing file", None, |b, l| {
+            put_u32(b, l.file(), 7)
+        }),
+        ("entry function takes an argument", None, |b, l| {
+            b[l.arity()] = 1
+        }),
+        ("zero registers", None, |b, l| {
+            b[l.registers()..l.registers() + 2].copy_from_slice(&[0, 0])
+        }),
         ("257 registers", None, |b, l| {
             b[l.registers()..l.registers() + 2].copy_from_slice(&257u16.to_le_bytes())
         }),
-        ("code count beyond the file", None, |b, l| put_u32(b, l.code_count, u32::MAX)),
+        ("code count beyond the file", None, |b, l| {
+            put_u32(b, l.code_count, u32::MAX)
+        }),
         ("unknown opcode", None, |b, l| b[l.first_opcode] = 0xEE),
-        ("register operand out of range", None, |b, l| b[l.first_opcode + 1] = 250),
-        ("entry names a missing function", Some(layout.entry), |b, l| put_u32(b, l.entry, 5)),
-        ("extra byte before the checksum", None, |b, _| b.insert(b.len() - 4, 0)),
+        ("register operand out of range", None, |b, l| {
+            b[l.first_opcode + 1] = 250
+        }),
+        (
+            "entry names a missing function",
+            Some(layout.entry),
+            |b, l| put_u32(b, l.entry, 5),
+        ),
+        ("extra byte before the checksum", None, |b, _| {
+            b.insert(b.len() - 4, 0)
+        }),
         ("entry cut short", None, |b, _| {
             b.remove(b.len() - 5);
         }),
@@ -867,7 +1090,13 @@ fn corrupted_but_resealed_files_are_rejected() {
             ),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every single-byte change to a real program, resealed, is either rejected by
@@ -899,7 +1128,10 @@ fn every_resealed_byte_flip_is_rejected_or_runs_safely() {
             _ => false,
         };
         if !acceptable || stderr.contains("panicked") {
-            failures.push(format!("byte {at} flipped: exit {code:?}: {}", stderr.trim_end()));
+            failures.push(format!(
+                "byte {at} flipped: exit {code:?}: {}",
+                stderr.trim_end()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

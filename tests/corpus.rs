@@ -63,7 +63,11 @@ impl Expected {
 fn annotation<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let start = line.find(marker)? + marker.len();
     let rest = &line[start..];
-    Some(rest.strip_prefix(' ').unwrap_or(rest).trim_end_matches('\r'))
+    Some(
+        rest.strip_prefix(' ')
+            .unwrap_or(rest)
+            .trim_end_matches('\r'),
+    )
 }
 
 fn parse_expectations(source: &str) -> Expected {
@@ -77,7 +81,10 @@ fn parse_expectations(source: &str) -> Expected {
             expected.compile_errors.push((number, text.to_string()));
         }
         if let Some(text) = annotation(line, "// runtime error:") {
-            assert!(expected.runtime_error.is_none(), "two runtime errors annotated");
+            assert!(
+                expected.runtime_error.is_none(),
+                "two runtime errors annotated"
+            );
             expected.runtime_error = Some((number, text.to_string()));
         }
         if let Some(text) = annotation(line, "// gc-stress:") {
@@ -126,7 +133,10 @@ fn pvm(args: &[&std::ffi::OsStr]) -> Output {
 }
 
 fn lines(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(bytes).lines().map(str::to_string).collect()
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Runs one program in one mode; returns a description of every way it
@@ -134,20 +144,33 @@ fn lines(bytes: &[u8]) -> Vec<String> {
 fn check(path: &Path, mode: Mode) -> Vec<String> {
     let source = std::fs::read_to_string(path).expect("corpus files are UTF-8");
     let expected = parse_expectations(&source);
-    let file_name = path.file_name().expect("a file").to_string_lossy().into_owned();
+    let file_name = path
+        .file_name()
+        .expect("a file")
+        .to_string_lossy()
+        .into_owned();
     let mut problems = Vec::new();
 
     let output = match mode {
         Mode::Source => pvm(&["run".as_ref(), path.as_os_str()]),
         Mode::GcStress => {
             let every = expected.gc_stress.unwrap_or(1).to_string();
-            pvm(&["run".as_ref(), "--gc-stress".as_ref(), every.as_ref(), path.as_os_str()])
+            pvm(&[
+                "run".as_ref(),
+                "--gc-stress".as_ref(),
+                every.as_ref(),
+                path.as_os_str(),
+            ])
         }
         Mode::Compiled => {
             let stem = path.file_stem().expect("a file").to_string_lossy();
             let bytecode = unique_temp_path(&stem, "pbc");
-            let compiled =
-                pvm(&["compile".as_ref(), path.as_os_str(), "-o".as_ref(), bytecode.as_os_str()]);
+            let compiled = pvm(&[
+                "compile".as_ref(),
+                path.as_os_str(),
+                "-o".as_ref(),
+                bytecode.as_os_str(),
+            ]);
             let ran = if compiled.status.success() {
                 if !compiled.stdout.is_empty() || !compiled.stderr.is_empty() {
                     problems.push("`pvm compile` printed something although it succeeded".into());
@@ -168,14 +191,20 @@ fn check(path: &Path, mode: Mode) -> Vec<String> {
     let stderr = lines(&output.stderr);
     let code = output.status.code();
     if code != Some(expected.exit_code()) {
-        problems.push(format!("exit code: expected {}, got {code:?}", expected.exit_code()));
+        problems.push(format!(
+            "exit code: expected {}, got {code:?}",
+            expected.exit_code()
+        ));
     }
     if stderr.iter().any(|line| line.contains("panicked")) {
         problems.push("pvm panicked".into());
     }
 
     if stdout != expected.stdout {
-        problems.push(format!("stdout differs (- expected, + got):\n{}", diff(&expected.stdout, &stdout)));
+        problems.push(format!(
+            "stdout differs (- expected, + got):\n{}",
+            diff(&expected.stdout, &stdout)
+        ));
     }
 
     if !expected.compile_errors.is_empty() {
@@ -211,9 +240,13 @@ fn check_compile_errors(
         }
     }
     for (number, message) in &expected.compile_errors {
-        let found = reported.iter().any(|(n, text)| n == number && text.contains(message.as_str()));
+        let found = reported
+            .iter()
+            .any(|(n, text)| n == number && text.contains(message.as_str()));
         if !found {
-            problems.push(format!("missing compile error on line {number} containing '{message}'"));
+            problems.push(format!(
+                "missing compile error on line {number} containing '{message}'"
+            ));
         }
     }
     for (number, text) in &reported {
@@ -231,7 +264,9 @@ fn check_runtime_error(
     problems: &mut Vec<String>,
 ) {
     let Some(first) = stderr.first() else {
-        problems.push(format!("expected runtime error '{message}' on line {line}, stderr empty"));
+        problems.push(format!(
+            "expected runtime error '{message}' on line {line}, stderr empty"
+        ));
         return;
     };
     let position = diagnostic_line(first, file_name);
@@ -246,11 +281,17 @@ fn check_runtime_error(
         .iter()
         .all(|frame| frame.starts_with("  at ") && frame.ends_with(')') && frame.contains(" ("));
     if trace.is_empty() || !well_formed {
-        problems.push(format!("malformed stack trace:\n    {}", trace.join("\n    ")));
+        problems.push(format!(
+            "malformed stack trace:\n    {}",
+            trace.join("\n    ")
+        ));
     } else {
         let innermost = format!("({file_name}:{line})");
         if !trace[0].ends_with(&innermost) {
-            problems.push(format!("innermost frame should end with {innermost}: {}", trace[0]));
+            problems.push(format!(
+                "innermost frame should end with {innermost}: {}",
+                trace[0]
+            ));
         }
         let outermost = trace.last().expect("not empty");
         if !outermost.starts_with("  at script (") {
@@ -271,7 +312,11 @@ fn diff(expected: &[String], got: &[String]) -> String {
         .count();
     let mut text = String::new();
     if prefix > 0 {
-        let _ = writeln!(text, "    ({prefix} matching lines; last: {})", expected[prefix - 1]);
+        let _ = writeln!(
+            text,
+            "    ({prefix} matching lines; last: {})",
+            expected[prefix - 1]
+        );
     }
     for line in expected[prefix..expected.len() - suffix].iter().take(20) {
         let _ = writeln!(text, "    - {line}");
@@ -288,7 +333,9 @@ fn diff(expected: &[String], got: &[String]) -> String {
 /// Checks every program in `files` in `mode` on a few threads and panics with a
 /// report of all failures.
 fn check_all(files: &[PathBuf], mode: Mode) {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4);
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -298,7 +345,10 @@ fn check_all(files: &[PathBuf], mode: Mode) {
                 let Some(path) = files.get(index) else { break };
                 let problems = check(path, mode);
                 if !problems.is_empty() {
-                    failures.lock().expect("no panics while locked").push((path.clone(), problems));
+                    failures
+                        .lock()
+                        .expect("no panics while locked")
+                        .push((path.clone(), problems));
                 }
             });
         }
@@ -308,9 +358,15 @@ fn check_all(files: &[PathBuf], mode: Mode) {
         return;
     }
     failures.sort();
-    let mut report = format!("{} of {} programs failed ({mode:?}):\n", failures.len(), files.len());
+    let mut report = format!(
+        "{} of {} programs failed ({mode:?}):\n",
+        failures.len(),
+        files.len()
+    );
     for (path, problems) in &failures {
-        let shown = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path);
+        let shown = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path);
         let _ = writeln!(report, "\nFAIL {}", shown.display());
         for problem in problems {
             let _ = writeln!(report, "  {problem}");
@@ -337,7 +393,11 @@ fn corpus_under_gc_stress() {
 #[test]
 fn corpus_covers_at_least_100_programs() {
     let programs = corpus();
-    assert!(programs.len() >= 100, "only {} programs under tests/lang", programs.len());
+    assert!(
+        programs.len() >= 100,
+        "only {} programs under tests/lang",
+        programs.len()
+    );
     let unannotated: Vec<_> = programs
         .iter()
         .filter(|path| {
@@ -348,7 +408,10 @@ fn corpus_covers_at_least_100_programs() {
                 && expected.runtime_error.is_none()
         })
         .collect();
-    assert!(unannotated.is_empty(), "programs that check nothing: {unannotated:?}");
+    assert!(
+        unannotated.is_empty(),
+        "programs that check nothing: {unannotated:?}"
+    );
 }
 
 #[test]
@@ -361,7 +424,10 @@ fn annotations_are_parsed() {
     assert_eq!(expected.compile_errors, [(3, "Oops".to_string())]);
     assert_eq!(expected.runtime_error, Some((4, "Bad.".to_string())));
     assert_eq!(expected.gc_stress, Some(50));
-    assert_eq!(diagnostic_line("a.lox:12:3: error at 'x': m", "a.lox"), Some((12, 3)));
+    assert_eq!(
+        diagnostic_line("a.lox:12:3: error at 'x': m", "a.lox"),
+        Some((12, 3))
+    );
     assert_eq!(diagnostic_line("b.lox:12:3: error", "a.lox"), None);
 }
 
@@ -396,7 +462,9 @@ fn more_than_65535_string_constants() {
     program.push_str("print hits; // expect: 1\n");
     program.push_str("print \"key0\" == \"key\" + \"0\"; // expect: true\n");
     let error_line = program.lines().count() + 1;
-    program.push_str("print hits + \"x\"; // runtime error: Operands must be two numbers or two strings.\n");
+    program.push_str(
+        "print hits + \"x\"; // runtime error: Operands must be two numbers or two strings.\n",
+    );
     assert!(error_line > 65_535);
     check_generated("many_strings", &program);
 }
@@ -414,4 +482,18 @@ fn more_than_65535_number_constants() {
     let total = (COUNT * (COUNT - 1)) / 2 + COUNT / 2;
     let _ = writeln!(program, "print sum; // expect: {total}");
     check_generated("many_numbers", &program);
+}
+
+/// Jumps longer than 65,535 instructions, forward (over an `if` body) and
+/// backward (a loop), where a 16-bit jump offset would overflow.
+#[test]
+fn jumps_over_more_than_65535_instructions() {
+    const STATEMENTS: usize = 40_000;
+    let mut program = String::from("var x = 0;\nvar i = 0;\nif (x > 0) {\n");
+    program.push_str(&"  x = x - 1;\n".repeat(STATEMENTS));
+    program.push_str("}\nprint x; // expect: 0\nwhile (i < 2) {\n");
+    program.push_str(&"  x = x + 1;\n".repeat(STATEMENTS));
+    program.push_str("  i = i + 1;\n}\n");
+    let _ = writeln!(program, "print x; // expect: {}", 2 * STATEMENTS);
+    check_generated("long_jumps", &program);
 }

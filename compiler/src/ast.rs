@@ -79,14 +79,18 @@ pub enum ExprKind<'a> {
         value: &'a Expr<'a>,
     },
     Grouping(&'a Expr<'a>),
+    /// `at` is where a runtime error of the operator is reported; see
+    /// `builder::operator_error_pos`.
     Unary {
         op: UnaryOp,
         operand: &'a Expr<'a>,
+        at: Pos,
     },
     Binary {
         op: BinaryOp,
         left: &'a Expr<'a>,
         right: &'a Expr<'a>,
+        at: Pos,
     },
     Logical {
         op: LogicalOp,

@@ -131,6 +131,31 @@ impl<'a> Builder<'a> {
         }
     }
 
+    pub fn binary(
+        &self,
+        op: BinaryOp,
+        left: &'a Expr<'a>,
+        right: &'a Expr<'a>,
+        op_pos: Pos,
+        end: Pos,
+    ) -> &'a Expr<'a> {
+        let at = operator_error_pos(op_pos, end);
+        self.expr(
+            op_pos,
+            ExprKind::Binary {
+                op,
+                left,
+                right,
+                at,
+            },
+        )
+    }
+
+    pub fn unary(&self, op: UnaryOp, operand: &'a Expr<'a>, op_pos: Pos, end: Pos) -> &'a Expr<'a> {
+        let at = operator_error_pos(op_pos, end);
+        self.expr(op_pos, ExprKind::Unary { op, operand, at })
+    }
+
     pub fn variable(&self, name: Name<'a>) -> &'a Expr<'a> {
         let id = self.new_ref();
         self.expr(name.pos, ExprKind::Variable { name, id })
@@ -306,6 +331,14 @@ impl<'a> Builder<'a> {
 
     pub fn report_parse_error(&self, error: ParseError<Pos, Token<'a>, LexError>) {
         match error {
+            // The lexer reported these when it made them.
+            ParseError::UnrecognizedToken {
+                token: (_, Token::Invalid | Token::UnterminatedString, _),
+                ..
+            }
+            | ParseError::ExtraToken {
+                token: (_, Token::Invalid | Token::UnterminatedString, _),
+            } => {}
             ParseError::UnrecognizedToken {
                 token: (start, _, end),
                 expected,
@@ -319,8 +352,16 @@ impl<'a> Builder<'a> {
             }
             ParseError::UnrecognizedEof { expected, .. } => {
                 let end = lexer::Lexer::end_position(self.source);
-                self.diagnostics
-                    .report(end, Near::End, expectation(&expected));
+                // At the end of input an unclosed block or body is by far the likeliest cause.
+                let closes_block = expected
+                    .iter()
+                    .any(|e| display_terminal(e.trim_matches('"')) == "'}'");
+                let message = if closes_block {
+                    "Expect '}'.".to_string()
+                } else {
+                    expectation(&expected)
+                };
+                self.diagnostics.report(end, Near::End, message);
             }
             ParseError::ExtraToken {
                 token: (start, _, end),
@@ -339,6 +380,21 @@ impl<'a> Builder<'a> {
             }
             ParseError::User { error } => match error {},
         }
+    }
+}
+
+/// Where a runtime error of an operator is reported: the operator itself, unless its (right)
+/// operand ends on a later line, in which case the operand's last character. Stack traces
+/// show only lines, and the book's interpreters report the line where the operand ends, since
+/// that is where the operation runs; on a single line the operator is the clearer column.
+fn operator_error_pos(op_pos: Pos, operand_end: Pos) -> Pos {
+    if operand_end.line == op_pos.line {
+        return op_pos;
+    }
+    Pos {
+        line: operand_end.line,
+        column: operand_end.column.saturating_sub(1).max(1),
+        offset: operand_end.offset,
     }
 }
 

@@ -3,8 +3,9 @@
 //! LALRPOP parser as its external lexer.
 //!
 //! Lexical errors (an unexpected character, an unterminated string) are reported to the
-//! diagnostics sink and the offending text is skipped, so the parser still sees the rest of the
-//! file and can report its own errors too.
+//! diagnostics sink when found and passed on as error tokens that no grammar rule accepts, so
+//! the parser recovers past them (as the book's parser does with its error tokens) without
+//! reporting them twice.
 
 use logos::Logos;
 
@@ -61,9 +62,12 @@ pub enum Token<'src> {
     /// The raw literal, quotes included.
     #[regex(r#""[^"]*""#, |lex| lex.slice())]
     String(&'src str),
-    /// A string that runs to the end of the input; never reaches the parser.
+    /// A string that runs to the end of the input. The lexer reports it; the parser gets it
+    /// as a token no rule accepts, so that recovery skips it like the book's error tokens.
     #[regex(r#""[^"]*"#)]
     UnterminatedString,
+    /// A character that starts no token; handled like [`Token::UnterminatedString`].
+    Invalid,
     /// Digits with an optional fraction; no leading or trailing dot, so `1.foo` is a property
     /// access on `1`.
     #[regex(r"[0-9]+(\.[0-9]+)?", |lex| lex.slice().parse::<f64>().ok())]
@@ -170,24 +174,25 @@ impl<'src> Iterator for Lexer<'src, '_> {
     type Item = Result<(Pos, Token<'src>, Pos), LexError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let result = self.inner.next()?;
-            let span = self.inner.span();
-            let start = self.positions.advance_to(span.start);
-            let end = self.positions.advance_to(span.end);
-            match result {
-                Ok(Token::UnterminatedString) => {
-                    self.diagnostics
-                        .report(start, Near::Nothing, "Unterminated string.");
-                }
-                Ok(token) => return Some(Ok((start, token, end))),
-                Err(()) => {
-                    let text = self.inner.slice().to_string();
-                    self.diagnostics
-                        .report(start, Near::Token(text), "Unexpected character.");
-                }
+        let result = self.inner.next()?;
+        let span = self.inner.span();
+        let start = self.positions.advance_to(span.start);
+        let end = self.positions.advance_to(span.end);
+        let token = match result {
+            Ok(Token::UnterminatedString) => {
+                self.diagnostics
+                    .report(start, Near::Nothing, "Unterminated string.");
+                Token::UnterminatedString
             }
-        }
+            Ok(token) => token,
+            Err(()) => {
+                let text = self.inner.slice().to_string();
+                self.diagnostics
+                    .report(start, Near::Token(text), "Unexpected character.");
+                Token::Invalid
+            }
+        };
+        Some(Ok((start, token, end)))
     }
 }
 
@@ -267,7 +272,16 @@ mod tests {
     #[test]
     fn errors_are_reported_and_lexing_goes_on() {
         let (tokens, errors) = lex("a @ b\n\"open");
-        assert_eq!(tokens.len(), 2);
+        let kinds: Vec<_> = tokens.into_iter().map(|(_, _, t)| t).collect();
+        assert_eq!(
+            kinds,
+            [
+                Token::Identifier("a"),
+                Token::Invalid,
+                Token::Identifier("b"),
+                Token::UnterminatedString
+            ]
+        );
         assert_eq!(
             errors,
             vec![

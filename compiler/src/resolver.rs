@@ -7,6 +7,8 @@
 //! maps declarations to registers as it meets them. That keeps scoping rules in one place and
 //! register allocation in another.
 
+use std::collections::HashMap;
+
 use crate::ast::*;
 use crate::builder::IdCounts;
 use crate::diagnostic::{Diagnostics, Near, Pos};
@@ -26,7 +28,7 @@ pub enum Binding {
 }
 
 /// How a function obtains one of its upvalues when its closure is created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capture {
     /// A local of the directly enclosing function.
     Local(DeclId),
@@ -41,6 +43,8 @@ pub struct Resolution {
     pub bindings: Vec<Binding>,
     /// Indexed by [`DeclId`]: does some closure capture this local?
     pub captured: Vec<bool>,
+    /// Indexed by [`DeclId`]: is this local read or assigned anywhere (here or in a closure)?
+    pub used: Vec<bool>,
     /// Indexed by [`FunctionId`]: the function's upvalues in order.
     pub upvalues: Vec<Vec<Capture>>,
 }
@@ -52,6 +56,10 @@ impl Resolution {
 
     pub fn is_captured(&self, decl: DeclId) -> bool {
         self.captured[decl.0 as usize]
+    }
+
+    pub fn is_used(&self, decl: DeclId) -> bool {
+        self.used[decl.0 as usize]
     }
 }
 
@@ -77,13 +85,37 @@ struct LocalName<'a> {
     defined: bool,
 }
 
+/// One block's locals. Names are also indexed, so a block with very many locals (which code
+/// generation rejects later) can't make resolution quadratic first.
+#[derive(Default)]
+struct Scope<'a> {
+    locals: Vec<LocalName<'a>>,
+    /// Name to the index in `locals` of its latest declaration.
+    by_name: HashMap<&'a str, usize>,
+}
+
+impl<'a> Scope<'a> {
+    /// Adds a local; says whether the scope already had one of that name.
+    fn push(&mut self, local: LocalName<'a>) -> bool {
+        let name = local.name;
+        self.locals.push(local);
+        self.by_name.insert(name, self.locals.len() - 1).is_some()
+    }
+
+    fn get(&self, name: &str) -> Option<&LocalName<'a>> {
+        self.by_name.get(name).map(|&index| &self.locals[index])
+    }
+}
+
 struct FunctionScope<'a> {
     id: Option<FunctionId>,
     context: FunctionContext,
     /// Block scopes, innermost last; empty at the top level of the script, where names are
     /// globals.
-    scopes: Vec<Vec<LocalName<'a>>>,
+    scopes: Vec<Scope<'a>>,
     upvalues: Vec<Capture>,
+    /// Each capture's index in `upvalues`, so capturing stays linear.
+    upvalue_index: HashMap<Capture, u16>,
 }
 
 pub struct Resolver<'a, 'd> {
@@ -102,11 +134,13 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
             context: FunctionContext::Script,
             scopes: Vec::new(),
             upvalues: Vec::new(),
+            upvalue_index: HashMap::new(),
         }],
         class: ClassContext::None,
         result: Resolution {
             bindings: vec![Binding::Global; counts.refs as usize],
             captured: vec![false; counts.decls as usize],
+            used: vec![false; counts.decls as usize],
             upvalues: vec![Vec::new(); counts.functions as usize],
         },
     };
@@ -131,7 +165,7 @@ impl<'a> Resolver<'a, '_> {
     // ----- scopes and names ----------------------------------------------------------------
 
     fn begin_scope(&mut self) {
-        self.current().scopes.push(Vec::new());
+        self.current().scopes.push(Scope::default());
     }
 
     fn end_scope(&mut self) {
@@ -144,8 +178,7 @@ impl<'a> Resolver<'a, '_> {
         let Some(scope) = self.current().scopes.last_mut() else {
             return;
         };
-        let duplicate = scope.iter().any(|local| local.name == name.text);
-        scope.push(LocalName {
+        let duplicate = scope.push(LocalName {
             name: name.text,
             decl,
             defined: false,
@@ -160,7 +193,12 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn define(&mut self) {
-        if let Some(local) = self.current().scopes.last_mut().and_then(|s| s.last_mut()) {
+        if let Some(local) = self
+            .current()
+            .scopes
+            .last_mut()
+            .and_then(|s| s.locals.last_mut())
+        {
             local.defined = true;
         }
     }
@@ -191,15 +229,17 @@ impl<'a> Resolver<'a, '_> {
     fn lookup(&mut self, level: usize, name: &str, pos: Pos) -> Binding {
         let function = &self.functions[level];
         for scope in function.scopes.iter().rev() {
-            if let Some(local) = scope.iter().rev().find(|local| local.name == name) {
-                if !local.defined {
+            if let Some(local) = scope.get(name) {
+                let (decl, defined) = (local.decl, local.defined);
+                if !defined {
                     self.error(
                         pos,
                         name,
                         "Can't read local variable in its own initializer.",
                     );
                 }
-                return Binding::Local(local.decl);
+                self.result.used[decl.0 as usize] = true;
+                return Binding::Local(decl);
             }
         }
         if level == 0 {
@@ -217,11 +257,11 @@ impl<'a> Resolver<'a, '_> {
     }
 
     fn add_upvalue(&mut self, level: usize, capture: Capture, pos: Pos, name: &str) -> Binding {
-        let upvalues = &mut self.functions[level].upvalues;
-        if let Some(index) = upvalues.iter().position(|&c| c == capture) {
-            return Binding::Upvalue(index as u16);
+        let function = &mut self.functions[level];
+        if let Some(&index) = function.upvalue_index.get(&capture) {
+            return Binding::Upvalue(index);
         }
-        if upvalues.len() >= MAX_UPVALUES {
+        if function.upvalues.len() >= MAX_UPVALUES {
             self.error(
                 pos,
                 name,
@@ -229,8 +269,11 @@ impl<'a> Resolver<'a, '_> {
             );
             return Binding::Upvalue(0);
         }
-        upvalues.push(capture);
-        Binding::Upvalue((upvalues.len() - 1) as u16)
+        // Below MAX_UPVALUES (65,536), so the index fits 16 bits.
+        let index = function.upvalues.len() as u16;
+        function.upvalues.push(capture);
+        function.upvalue_index.insert(capture, index);
+        Binding::Upvalue(index)
     }
 
     // ----- statements --------------------------------------------------------------------
@@ -320,8 +363,9 @@ impl<'a> Resolver<'a, '_> {
         self.functions.push(FunctionScope {
             id: Some(function.id),
             context,
-            scopes: vec![Vec::new()],
+            scopes: vec![Scope::default()],
             upvalues: Vec::new(),
+            upvalue_index: HashMap::new(),
         });
         if context != FunctionContext::Function {
             self.declare_implicit("this", function.this_decl);

@@ -84,18 +84,18 @@ fn calls_put_callee_and_arguments_in_consecutive_registers() {
     let source = "var o; o.m(1, 2); print f(o)(3);";
     assert_eq!(
         function_listing(source, 0),
-        "loadnil r1\n\
-         defglobal r1 g0\n\
+        "loadnil r0\n\
+         defglobal r0 g0\n\
+         getglobal r0 g0\n\
+         loadint r1 1\n\
+         loadint r2 2\n\
+         invoke r0 2 #1\n\
+         getglobal r0 g1\n\
          getglobal r1 g0\n\
-         loadint r2 1\n\
-         loadint r3 2\n\
-         invoke r1 2 #1\n\
-         getglobal r1 g1\n\
-         getglobal r2 g0\n\
-         call r1 1\n\
-         loadint r2 3\n\
-         call r1 1\n\
-         print r1\n\
+         call r0 1\n\
+         loadint r1 3\n\
+         call r0 1\n\
+         print r0\n\
          returnnil"
     );
 }
@@ -106,16 +106,16 @@ fn captured_block_locals_are_closed_at_block_end() {
     let program = compile(source);
     assert_eq!(
         listing(&program.functions[0].code),
-        "loadint r1 1\n\
-         closure r2 fn1\n\
-         close r1\n\
+        "loadint r0 1\n\
+         closure r1 fn1\n\
+         close r0\n\
          returnnil"
     );
     let g = &program.functions[1];
     assert_eq!(g.upvalues.len(), 1);
     assert!(g.upvalues[0].is_local);
-    assert_eq!(g.upvalues[0].index, 1);
-    assert_eq!(listing(&g.code), "getupval r1 u0\nreturn r1\nreturnnil");
+    assert_eq!(g.upvalues[0].index, 0);
+    assert_eq!(listing(&g.code), "getupval r0 u0\nreturn r0\nreturnnil");
 }
 
 #[test]
@@ -123,13 +123,13 @@ fn loops_jump_relative_to_the_next_instruction() {
     let source = "for (var i = 0; i < 3; i = i + 1) print i;";
     assert_eq!(
         function_listing(source, 0),
-        "loadint r1 0\n\
-         loadint r3 3\n\
-         lt r2 r1 r3\n\
-         jumpiffalse r2 4\n\
-         print r1\n\
-         loadint r2 1\n\
-         add r1 r1 r2\n\
+        "loadint r0 0\n\
+         loadint r2 3\n\
+         lt r1 r0 r2\n\
+         jumpiffalse r1 4\n\
+         print r0\n\
+         loadint r1 1\n\
+         add r0 r0 r1\n\
          jump -7\n\
          returnnil"
     );
@@ -142,17 +142,17 @@ fn classes_methods_super_and_initializers() {
     let program = compile(source);
     assert_eq!(
         listing(&program.functions[0].code),
-        "class r1 #0\n\
-         defglobal r1 g0\n\
-         closure r2 fn1\n\
-         method r1 r2 #2\n\
-         class r1 #3\n\
-         defglobal r1 g1\n\
-         getglobal r2 g0\n\
-         inherit r1 r2\n\
-         closure r3 fn2\n\
-         method r1 r3 #4\n\
-         close r2\n\
+        "class r0 #0\n\
+         defglobal r0 g0\n\
+         closure r1 fn1\n\
+         method r0 r1 #2\n\
+         class r0 #3\n\
+         defglobal r0 g1\n\
+         getglobal r1 g0\n\
+         inherit r0 r1\n\
+         closure r2 fn2\n\
+         method r0 r2 #4\n\
+         close r1\n\
          returnnil"
     );
     // `return;` in an initializer and its implicit end both return `this`.
@@ -214,6 +214,17 @@ fn line_table_points_at_operators_and_calls() {
         .position(|i| matches!(i, Instr::Call { .. }))
         .expect("a call");
     assert_eq!(script.position(call), Some((6, 1)));
+
+    // An operand that continues onto later lines moves the operator's position to where the
+    // operand ends (the line the book's interpreters report), at its last character.
+    let program = compile("var c = 1 +\n  2 *\n  \"x\";");
+    let script = &program.functions[0];
+    let mul = script
+        .code
+        .iter()
+        .position(|i| matches!(i, Instr::Mul { .. }))
+        .expect("a mul");
+    assert_eq!(script.position(mul), Some((3, 5)));
 }
 
 #[test]

@@ -48,18 +48,35 @@ struct FunctionState {
     locals_top: usize,
     /// The most registers in use at once so far.
     max_regs: usize,
+    /// R0 of a plain function (or the script) holds only the callee closure, which the frame
+    /// keeps alive on its own, so R0 is free for the code's use (so is a method's, if it never
+    /// uses `this`). With parameters it can't join
+    /// the register stack (R1.. are taken), so it serves as one extra register when all 256
+    /// others are in use: that is what lets a 255-parameter function compute anything.
+    r0_is_spare_top: bool,
     scopes: Vec<Scope>,
 }
 
 impl FunctionState {
-    fn new(kind: FunctionKind, arity: usize) -> Self {
+    /// `this_used`: does a method's body (or a closure in it) use `this` or `super`?
+    fn new(kind: FunctionKind, arity: usize, this_used: bool) -> Self {
+        // A method's R0 is `this`, free only if nothing uses it; an initializer returns it.
+        let r0_free = match kind {
+            FunctionKind::Function => true,
+            FunctionKind::Method => !this_used,
+            FunctionKind::Initializer => false,
+        };
+        // Without parameters a free R0 is simply the bottom of the register stack, so a call
+        // can use all 256 registers for its callee and 255 arguments.
+        let first_free = if r0_free && arity == 0 { 0 } else { arity + 1 };
         FunctionState {
             kind,
             code: Vec::new(),
             lines: Vec::new(),
-            free: arity + 1,
-            locals_top: arity + 1,
-            max_regs: arity + 1,
+            free: first_free,
+            locals_top: first_free,
+            max_regs: first_free.max(1),
+            r0_is_spare_top: r0_free && arity > 0,
             scopes: Vec::new(),
         }
     }
@@ -110,7 +127,7 @@ impl Generator<'_> {
     fn script(&mut self, program: &[&Stmt<'_>]) -> Gen<u32> {
         let proto = self.program.reserve_function();
         self.functions
-            .push(FunctionState::new(FunctionKind::Function, 0));
+            .push(FunctionState::new(FunctionKind::Function, 0, false));
         for stmt in program {
             self.stmt(stmt)?;
         }
@@ -126,8 +143,11 @@ impl Generator<'_> {
     fn function(&mut self, function: &Function<'_>) -> Gen<u32> {
         let proto = self.program.reserve_function();
         let arity = function.params.len();
-        self.functions
-            .push(FunctionState::new(function.kind, arity));
+        self.functions.push(FunctionState::new(
+            function.kind,
+            arity,
+            self.resolution.is_used(function.this_decl),
+        ));
         if function.kind != FunctionKind::Function {
             self.decl_regs[function.this_decl.0 as usize] = 0;
         }
@@ -238,6 +258,11 @@ impl Generator<'_> {
 
     fn alloc(&mut self, pos: Pos) -> Gen<u8> {
         let state = self.state();
+        if state.free == MAX_REGISTERS && state.r0_is_spare_top {
+            // Register number 256 of the stack discipline is physically R0.
+            state.free += 1;
+            return Ok(0);
+        }
         if state.free >= MAX_REGISTERS {
             let text = crate::builder::token_text_at(self.source, pos);
             self.diagnostics.report(
@@ -266,7 +291,11 @@ impl Generator<'_> {
     }
 
     fn is_local_reg(&mut self, reg: u8) -> bool {
-        usize::from(reg) < self.state().locals_top
+        let state = self.state();
+        if reg == 0 && state.r0_is_spare_top {
+            return false;
+        }
+        usize::from(reg) < state.locals_top
     }
 
     /// Makes the next free register the home of local `decl`.
