@@ -2,7 +2,7 @@
 //! reported here, on stderr, with the file it concerns and a documented exit code.
 
 use pvm_compiler::CompileError;
-use pvm_runtime::{GcStress, Options, RuntimeErrorKind};
+use pvm_runtime::{GcStress, Options, Permissions, RuntimeErrorKind};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +26,20 @@ pub struct RunArgs {
     /// and fuzzing; programs cannot catch it).
     #[arg(long, value_name = "STEPS")]
     budget: Option<u64>,
+    /// Let the program read files: anywhere, or only under the given paths.
+    #[arg(long, value_name = "PATH,...", num_args = 0..=1, require_equals = true,
+          value_delimiter = ',', default_missing_value = "")]
+    allow_read: Option<Vec<PathBuf>>,
+    /// Let the program write files: anywhere, or only under the given paths.
+    #[arg(long, value_name = "PATH,...", num_args = 0..=1, require_equals = true,
+          value_delimiter = ',', default_missing_value = "")]
+    allow_write: Option<Vec<PathBuf>>,
+    /// Let the program read environment variables.
+    #[arg(long)]
+    allow_env: bool,
+    /// Grant every permission (read, write, environment).
+    #[arg(short = 'A', long)]
+    allow_all: bool,
     /// A .pbc file, or a source file to compile in memory.
     file: PathBuf,
     /// Arguments for the program.
@@ -73,16 +87,32 @@ pub fn run(args: RunArgs) -> ExitCode {
         })
         .filter(|&n| n > 0)
         .map_or(GcStress::Off, GcStress::Every);
+    let permissions = Permissions {
+        read: if args.allow_all {
+            Some(Vec::new())
+        } else {
+            path_grant(args.allow_read)
+        },
+        write: if args.allow_all {
+            Some(Vec::new())
+        } else {
+            path_grant(args.allow_write)
+        },
+        env: args.allow_all || args.allow_env,
+    };
     let options = Options {
         gc_stress,
         max_call_depth: args.max_call_depth,
         instruction_budget: args.budget,
+        program_args: args.args,
+        permissions,
     };
     let stdout = Box::new(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout().lock(),
     ));
-    let mut vm = match pvm_runtime::load_bytes(&bytes, pvm_stdlib::natives(), options, stdout) {
+    let library = pvm_stdlib::library();
+    let mut vm = match pvm_runtime::load_bytes(&bytes, &library, options, stdout) {
         Ok(vm) => vm,
         Err(error) => {
             eprintln!("pvm: {}: {error}", args.file.display());
@@ -97,12 +127,24 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
         Err(error) => {
             let code = match error.kind {
+                RuntimeErrorKind::Exit(code) => return ExitCode::from(code as u8),
                 RuntimeErrorKind::Output(_) => EXIT_IO,
                 _ => EXIT_RUNTIME,
             };
             eprintln!("{error}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// A path grant from the command line: `--allow-read` alone (one empty entry)
+/// grants everything, `--allow-read=a,b` grants those paths.
+fn path_grant(paths: Option<Vec<PathBuf>>) -> Option<Vec<PathBuf>> {
+    let paths = paths?;
+    if paths.iter().any(|path| path.as_os_str().is_empty()) {
+        Some(Vec::new())
+    } else {
+        Some(paths)
     }
 }
 

@@ -7,8 +7,13 @@ use pvm_runtime::{Options, Vm};
 fn run(source: &str) -> Vm {
     let program = pvm_compiler::compile_source("cycles.lox", source).expect("compiles");
     let bytes = pvm_bytecode::encode(&program);
-    let mut vm = pvm_runtime::load_bytes(&bytes, &[], Options::default(), Box::new(Vec::new()))
-        .expect("loads");
+    let mut vm = pvm_runtime::load_bytes(
+        &bytes,
+        &pvm_runtime::Library::default(),
+        Options::default(),
+        Box::new(Vec::new()),
+    )
+    .expect("loads");
     vm.run().expect("runs");
     vm
 }

@@ -315,6 +315,24 @@ impl Vm {
             .expect("the entry at index has type T")
     }
 
+    /// Keeps `value` alive across allocations while a native holds it only in a
+    /// Rust local. Pair with [`Vm::pop_temp_root`].
+    pub fn push_temp_root(&mut self, value: Value) {
+        self.temp_roots.push(value);
+    }
+
+    pub fn pop_temp_root(&mut self) {
+        self.temp_roots.pop();
+    }
+
+    /// The error a native returns to end the program with `code` (`os.exit`).
+    /// It unwinds every frame; programs cannot catch it.
+    pub fn exit_request(&self, code: i32) -> crate::NativeError {
+        crate::NativeError::Propagate(
+            self.error_of_kind(RuntimeErrorKind::Exit(code), format!("exit({code})")),
+        )
+    }
+
     pub fn options(&self) -> &Options {
         &self.options
     }

@@ -49,8 +49,13 @@ fn run(program: &Program, stress: GcStress) -> Result<String, String> {
         gc_stress: stress,
         ..Options::default()
     };
-    let mut vm = pvm_runtime::load_bytes(&bytes, &[], options, Box::new(out.clone()))
-        .map_err(|e| e.to_string())?;
+    let mut vm = pvm_runtime::load_bytes(
+        &bytes,
+        &pvm_runtime::Library::default(),
+        options,
+        Box::new(out.clone()),
+    )
+    .map_err(|e| e.to_string())?;
     vm.run().map_err(|e| e.to_string())?;
     let text = String::from_utf8(out.0.borrow().clone()).expect("utf-8 output");
     Ok(text)
@@ -288,7 +293,12 @@ fn vm_type_is_usable_after_load() {
     fn takes(_: &Vm) {}
     let program = fib_program(1);
     let bytes = pvm_bytecode::encode(&program);
-    let vm = pvm_runtime::load_bytes(&bytes, &[], Options::default(), Box::new(Vec::new()))
-        .expect("loads");
+    let vm = pvm_runtime::load_bytes(
+        &bytes,
+        &pvm_runtime::Library::default(),
+        Options::default(),
+        Box::new(Vec::new()),
+    )
+    .expect("loads");
     takes(&vm);
 }

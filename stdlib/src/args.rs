@@ -7,7 +7,9 @@ pub(crate) fn number(value: Value, function: &str) -> Result<f64, NativeError> {
     if value.is_number() {
         Ok(value.as_number())
     } else {
-        Err(NativeError::Error(format!("{function}() needs a number argument.")))
+        Err(NativeError::Error(format!(
+            "{function}() needs a number argument."
+        )))
     }
 }
 
@@ -22,7 +24,9 @@ pub(crate) fn integer(value: Value, function: &str) -> Result<i64, NativeError> 
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         Ok(n as i64)
     } else {
-        Err(NativeError::Error(format!("{function}() needs an integer argument.")))
+        Err(NativeError::Error(format!(
+            "{function}() needs an integer argument."
+        )))
     }
 }
 

@@ -7,12 +7,36 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 pub(crate) const GLOBALS: &[NativeDef] = &[
-    NativeDef { name: "clock", arity: Some(0), function: clock },
-    NativeDef { name: "str", arity: Some(1), function: str },
-    NativeDef { name: "num", arity: Some(1), function: num },
-    NativeDef { name: "type", arity: Some(1), function: type_of },
-    NativeDef { name: "input", arity: Some(0), function: input },
-    NativeDef { name: "args", arity: Some(0), function: program_args },
+    NativeDef {
+        name: "clock",
+        arity: Some(0),
+        function: clock,
+    },
+    NativeDef {
+        name: "str",
+        arity: Some(1),
+        function: str,
+    },
+    NativeDef {
+        name: "num",
+        arity: Some(1),
+        function: num,
+    },
+    NativeDef {
+        name: "type",
+        arity: Some(1),
+        function: type_of,
+    },
+    NativeDef {
+        name: "input",
+        arity: Some(0),
+        function: input,
+    },
+    NativeDef {
+        name: "args",
+        arity: Some(0),
+        function: program_args,
+    },
 ];
 
 pub(crate) fn process_start() -> Instant {
@@ -77,7 +101,9 @@ fn input(vm: &mut Vm, _args: &[Value]) -> Result<Value, NativeError> {
             }
             Ok(vm.string_value(&line))
         }
-        Err(error) => Err(NativeError::Error(format!("input(): cannot read standard input: {error}"))),
+        Err(error) => Err(NativeError::Error(format!(
+            "input(): cannot read standard input: {error}"
+        ))),
     }
 }
 

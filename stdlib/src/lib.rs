@@ -19,14 +19,29 @@ use pvm_runtime::{Library, NativeModuleDef};
 
 /// Everything the standard library offers the runtime.
 pub fn library() -> Library {
-    Library { globals: globals::GLOBALS, modules: MODULES }
+    Library {
+        globals: globals::GLOBALS,
+        modules: MODULES,
+    }
 }
 
 const MODULES: &[NativeModuleDef] = &[
-    NativeModuleDef { name: "math", members: math::MEMBERS },
-    NativeModuleDef { name: "random", members: random::MEMBERS },
-    NativeModuleDef { name: "io", members: io::MEMBERS },
-    NativeModuleDef { name: "os", members: os::MEMBERS },
+    NativeModuleDef {
+        name: "math",
+        members: math::MEMBERS,
+    },
+    NativeModuleDef {
+        name: "random",
+        members: random::MEMBERS,
+    },
+    NativeModuleDef {
+        name: "io",
+        members: io::MEMBERS,
+    },
+    NativeModuleDef {
+        name: "os",
+        members: os::MEMBERS,
+    },
 ];
 
 /// Names of the native standard modules (for the compiler's import check).

@@ -151,6 +151,14 @@ impl ProgramBuilder {
         })
     }
 
+    /// A new global slot named `name`, even if a slot of that name exists: each
+    /// source module of a program has its own top-level namespace.
+    pub fn add_global(&mut self, name: &str) -> u32 {
+        let name_index = self.string(name);
+        self.program.globals.push(name_index);
+        (self.program.globals.len() - 1) as u32
+    }
+
     /// The index of source file `name`, added if new.
     pub fn file(&mut self, name: &str) -> u32 {
         let files = &mut self.program.files;
