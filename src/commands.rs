@@ -7,13 +7,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Writes one diagnostic line to stderr. Unlike `eprintln!`, a closed stderr is
+/// not a panic: the exit code still tells the story.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_COMPILE: u8 = 65;
 pub const EXIT_RUNTIME: u8 = 70;
 pub const EXIT_IO: u8 = 74;
 
 #[derive(clap::Args)]
-#[command(trailing_var_arg = true)]
 pub struct RunArgs {
     /// Collect garbage before every N-th allocation (1 = every allocation), to
     /// flush out GC bugs. Also settable with the PVM_GC_STRESS environment variable.
@@ -42,16 +49,16 @@ pub struct RunArgs {
     allow_all: bool,
     /// A .pbc file, or a source file to compile in memory.
     file: PathBuf,
-    /// Arguments for the program.
-    #[arg(allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// Arguments for the program: everything after FILE, passed on untouched.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// `pvm compile SOURCE [-o OUT]`.
 pub fn compile(source: &Path, output: Option<&Path>) -> ExitCode {
     let output = output.map_or_else(|| source.with_extension("pbc"), Path::to_path_buf);
     if same_file(source, &output) {
-        eprintln!(
+        report!(
             "pvm: {}: refusing to overwrite the source file with its own bytecode (use -o)",
             output.display()
         );
@@ -65,7 +72,7 @@ pub fn compile(source: &Path, output: Option<&Path>) -> ExitCode {
     match write_atomically(&output, &bytes) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("pvm: {}: cannot write: {error}", output.display());
+            report!("pvm: {}: cannot write: {error}", output.display());
             ExitCode::from(EXIT_IO)
         }
     }
@@ -115,7 +122,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let mut vm = match pvm_runtime::load_bytes(&bytes, &library, options, stdout) {
         Ok(vm) => vm,
         Err(error) => {
-            eprintln!("pvm: {}: {error}", args.file.display());
+            report!("pvm: {}: {error}", args.file.display());
             return ExitCode::from(EXIT_COMPILE);
         }
     };
@@ -131,7 +138,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 RuntimeErrorKind::Output(_) => EXIT_IO,
                 _ => EXIT_RUNTIME,
             };
-            eprintln!("{error}");
+            report!("{error}");
             ExitCode::from(code)
         }
     }
@@ -157,7 +164,7 @@ pub fn disasm(file: &Path) -> ExitCode {
     let program = match pvm_bytecode::decode(&bytes) {
         Ok(program) => program,
         Err(error) => {
-            eprintln!("pvm: {}: {error}", file.display());
+            report!("pvm: {}: {error}", file.display());
             return ExitCode::from(EXIT_COMPILE);
         }
     };
@@ -170,7 +177,7 @@ pub fn disasm(file: &Path) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_IO),
         Err(error) => {
-            eprintln!("pvm: cannot write the listing: {error}");
+            report!("pvm: cannot write the listing: {error}");
             ExitCode::from(EXIT_IO)
         }
     }
@@ -183,7 +190,7 @@ fn load_or_compile(file: &Path) -> Result<Vec<u8>, ExitCode> {
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(error) => {
-            eprintln!("pvm: {}: cannot read: {error}", file.display());
+            report!("pvm: {}: cannot read: {error}", file.display());
             return Err(ExitCode::from(EXIT_IO));
         }
     };
@@ -199,12 +206,12 @@ fn load_or_compile(file: &Path) -> Result<Vec<u8>, ExitCode> {
 fn report_compile_error(error: CompileError) -> ExitCode {
     match error {
         CompileError::Io { path, source: io } => {
-            eprintln!("pvm: {path}: cannot read: {io}");
+            report!("pvm: {path}: cannot read: {io}");
             ExitCode::from(EXIT_IO)
         }
         CompileError::Diagnostics(diagnostics) => {
             for diagnostic in diagnostics {
-                eprintln!("{diagnostic}");
+                report!("{diagnostic}");
             }
             ExitCode::from(EXIT_COMPILE)
         }

@@ -5,6 +5,7 @@
 mod commands;
 
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,8 +44,43 @@ enum Command {
     },
 }
 
+/// Splits `pvm run [OPTIONS] FILE ARGS…` so that everything after FILE reaches
+/// the program untouched, even words that look like pvm's own flags (`--help`).
+/// clap would otherwise keep parsing options after the first positional.
+fn split_program_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
+    /// `pvm run` options that take their value as the next word.
+    const VALUE_OPTIONS: &[&str] = &["--gc-stress", "--max-call-depth", "--budget"];
+    if argv.get(1).and_then(|word| word.to_str()) != Some("run") {
+        return (argv, Vec::new());
+    }
+    let mut index = 2;
+    while index < argv.len() {
+        // A word that is not Unicode cannot be one of pvm's options: it is FILE.
+        let word = argv[index].to_str().unwrap_or("");
+        if word == "--" {
+            index += 1;
+            break;
+        }
+        if !word.starts_with('-') || word == "-" {
+            break;
+        }
+        index += if VALUE_OPTIONS.contains(&word) { 2 } else { 1 };
+    }
+    // `index` is FILE's position (or past the end, when FILE is missing).
+    let split = (index + 1).min(argv.len());
+    let mut pvm_argv = argv;
+    // Lox strings are Unicode; bytes that are not become U+FFFD.
+    let program_args = pvm_argv
+        .split_off(split)
+        .iter()
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect();
+    (pvm_argv, program_args)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let (argv, program_args) = split_program_args(std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
             let usage_error = error.use_stderr();
@@ -60,7 +96,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Compile { source, output } => commands::compile(&source, output.as_deref()),
-        Command::Run(args) => commands::run(args),
+        Command::Run(mut args) => {
+            args.args = program_args;
+            commands::run(args)
+        }
         Command::Disasm { file } => commands::disasm(&file),
         Command::Sysvm { command } => pvm_sysvm::cli::run(command),
     }
