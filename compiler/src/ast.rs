@@ -47,12 +47,23 @@ pub enum BinaryOp {
     Subtract,
     Multiply,
     Divide,
+    /// `%`: the remainder with the sign of the dividend (C's `fmod`).
+    Modulo,
     Equal,
     NotEqual,
     Less,
     LessEqual,
     Greater,
     GreaterEqual,
+}
+
+/// The operator of a compound assignment (`x.f += v`, `xs[i] -= v`) on a property or an
+/// element, and where its runtime error is reported. Compound assignment to a variable is
+/// desugared to `x = x + v` by the builder, since reading a variable twice is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompoundOp {
+    pub op: BinaryOp,
+    pub at: Pos,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,11 +117,33 @@ pub enum ExprKind<'a> {
         object: &'a Expr<'a>,
         name: Name<'a>,
     },
+    /// `object.name = value`, or with `compound` `object.name OP= value` (the object is
+    /// evaluated once).
     Set {
         object: &'a Expr<'a>,
         name: Name<'a>,
         value: &'a Expr<'a>,
+        compound: Option<CompoundOp>,
     },
+    /// `[a, b, c]`.
+    List(&'a [&'a Expr<'a>]),
+    /// `{k: v, ...}`: key, value pairs in source order.
+    Map(&'a [(&'a Expr<'a>, &'a Expr<'a>)]),
+    /// `object[index]`; `pos` is the `[`.
+    Index {
+        object: &'a Expr<'a>,
+        index: &'a Expr<'a>,
+    },
+    /// `object[index] = value` or `object[index] OP= value` (object and index evaluated
+    /// once); `pos` is the `[`.
+    SetIndex {
+        object: &'a Expr<'a>,
+        index: &'a Expr<'a>,
+        value: &'a Expr<'a>,
+        compound: Option<CompoundOp>,
+    },
+    /// `fun (params) { body }` as a value.
+    Function(&'a Function<'a>),
     This {
         id: RefId,
     },
@@ -160,11 +193,49 @@ pub enum StmtKind<'a> {
         body: &'a Stmt<'a>,
     },
     Function(&'a Function<'a>),
+    /// `for (var name in iterable) body`: a fresh `name` each iteration.
+    ForIn {
+        name: Name<'a>,
+        decl: DeclId,
+        iterable: &'a Expr<'a>,
+        body: &'a Stmt<'a>,
+    },
+    /// `break;`; `pos` is the keyword.
+    Break,
+    /// `continue;`; `pos` is the keyword.
+    Continue,
+    /// `throw value;`; `pos` is the keyword.
+    Throw(&'a Expr<'a>),
+    Try(&'a Try<'a>),
+    /// `import "path" as name;`: `name` is the alias, or derived from the path.
+    Import {
+        path: &'a str,
+        name: Name<'a>,
+        decl: DeclId,
+    },
     /// `pos` is the `return` keyword.
     Return(Option<&'a Expr<'a>>),
     Class(&'a Class<'a>),
     /// A statement that failed to parse; already reported.
     Error,
+}
+
+/// `catch (name) { body }`: `name` is a fresh local of the catch body.
+#[derive(Debug)]
+pub struct Catch<'a> {
+    pub name: Name<'a>,
+    pub decl: DeclId,
+    pub body: &'a [&'a Stmt<'a>],
+    /// The `catch` keyword.
+    pub pos: Pos,
+}
+
+/// `try { body } catch (e) { ... } finally { ... }`: at least one of the two clauses.
+#[derive(Debug)]
+pub struct Try<'a> {
+    pub body: &'a [&'a Stmt<'a>],
+    pub catch: Option<Catch<'a>>,
+    pub finally: Option<&'a [&'a Stmt<'a>]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

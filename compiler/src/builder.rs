@@ -8,7 +8,7 @@
 //! and replaced by an error placeholder, so no pass ever sees a tree deeper than the limit. The
 //! LALRPOP parser itself keeps its stack on the heap, so it copes with any depth.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use bumpalo::Bump;
 use lalrpop_util::ParseError;
@@ -40,6 +40,21 @@ pub struct IdCounts {
     pub functions: u32,
 }
 
+/// The most elements a list literal, or entries a map literal, may have. The code generator
+/// builds long literals in chunks, so this is not a register limit; it keeps a literal's
+/// element count within the `u32`s the tree and the instructions count with, far beyond
+/// hand-written code.
+pub const MAX_LITERAL_ELEMENTS: usize = 1 << 24;
+
+/// The name an anonymous function (`fun (x) { ... }`) gets for printing and stack traces.
+pub const ANONYMOUS_FUNCTION_NAME: &str = "anonymous";
+
+/// The header of `for (var name in iterable)`, parsed before the body.
+pub struct ForInHeader<'a> {
+    pub name: Name<'a>,
+    pub iterable: &'a Expr<'a>,
+}
+
 /// The clauses of a `for` header, parsed before the body.
 pub struct ForHeader<'a> {
     pub initializer: Option<&'a Stmt<'a>>,
@@ -54,6 +69,9 @@ pub struct Builder<'a> {
     next_ref: Cell<u32>,
     next_decl: Cell<u32>,
     next_function: Cell<u32>,
+    /// Every `import` path with where it was written, in source order, so the module
+    /// bundler can load the modules without walking the tree.
+    imports: RefCell<Vec<(&'a str, Pos)>>,
 }
 
 impl<'a> Builder<'a> {
@@ -65,6 +83,7 @@ impl<'a> Builder<'a> {
             next_ref: Cell::new(0),
             next_decl: Cell::new(0),
             next_function: Cell::new(0),
+            imports: RefCell::new(Vec::new()),
         }
     }
 
@@ -74,6 +93,11 @@ impl<'a> Builder<'a> {
             decls: self.next_decl.get(),
             functions: self.next_function.get(),
         }
+    }
+
+    /// The paths of every `import` parsed, with their positions, in source order.
+    pub fn take_imports(&self) -> Vec<(&'a str, Pos)> {
+        self.imports.take()
     }
 
     fn new_ref(&self) -> RefId {
@@ -180,13 +204,58 @@ impl<'a> Builder<'a> {
     }
 
     pub fn string(&self, pos: Pos, raw: &'a str) -> &'a Expr<'a> {
-        self.expr(pos, ExprKind::String(lexer::decode_string_literal(raw)))
+        let text = self.decode_string(pos, raw);
+        self.expr(pos, ExprKind::String(text))
     }
 
-    /// `target = value`: only a variable or a property can be assigned to.
-    pub fn assign(&self, target: &'a Expr<'a>, equals: Pos, value: &'a Expr<'a>) -> &'a Expr<'a> {
+    /// The value of string literal `raw` (which starts at `pos`), allocated in the arena; bad
+    /// escapes are reported at their own line and column.
+    fn decode_string(&self, pos: Pos, raw: &'a str) -> &'a str {
+        match lexer::decode_string_literal(raw) {
+            Ok(text) => self.arena.alloc_str(&text),
+            Err(bad_escapes) => {
+                for bad in bad_escapes {
+                    let at = advance(pos, &raw[..bad.offset]);
+                    self.diagnostics
+                        .report(at, Near::Token(bad.text), bad.message);
+                }
+                ""
+            }
+        }
+    }
+
+    /// `target = value` or `target OP= value`: only a variable, a property or an element can
+    /// be assigned to. `end` is where the value ends, for the operator's error position.
+    pub fn assign(
+        &self,
+        target: &'a Expr<'a>,
+        equals: Pos,
+        op: Option<BinaryOp>,
+        value: &'a Expr<'a>,
+        end: Pos,
+    ) -> &'a Expr<'a> {
+        let compound = op.map(|op| CompoundOp {
+            op,
+            at: operator_error_pos(equals, end),
+        });
         match target.kind {
             ExprKind::Variable { name, id } => {
+                // Reading a variable has no side effects, so `x OP= v` is just `x = x OP v`.
+                let value = match compound {
+                    Some(CompoundOp { op, at }) => {
+                        let current = self.variable(name);
+                        self.expr(
+                            equals,
+                            ExprKind::Binary {
+                                op,
+                                left: current,
+                                right: value,
+                                at,
+                            },
+                        )
+                    }
+                    None => value,
+                };
                 self.expr(equals, ExprKind::Assign { name, id, value })
             }
             ExprKind::Get { object, name } => self.expr(
@@ -195,16 +264,22 @@ impl<'a> Builder<'a> {
                     object,
                     name,
                     value,
+                    compound,
+                },
+            ),
+            ExprKind::Index { object, index } => self.expr(
+                target.pos,
+                ExprKind::SetIndex {
+                    object,
+                    index,
+                    value,
+                    compound,
                 },
             ),
             // Already reported; don't pile a second error on it.
             ExprKind::Error => self.expr(equals, ExprKind::Error),
             _ => {
-                self.diagnostics.report(
-                    equals,
-                    Near::Token("=".into()),
-                    "Invalid assignment target.",
-                );
+                self.report_at_token(equals, "Invalid assignment target.");
                 self.expr(equals, ExprKind::Error)
             }
         }
@@ -219,6 +294,43 @@ impl<'a> Builder<'a> {
         }
         let args = self.arena.alloc_slice_copy(&args);
         self.expr(close, ExprKind::Call { callee, args })
+    }
+
+    pub fn list(&self, pos: Pos, elements: Vec<&'a Expr<'a>>) -> &'a Expr<'a> {
+        if let Some(extra) = elements.get(MAX_LITERAL_ELEMENTS) {
+            self.report_at_token(
+                first_token_pos(extra),
+                format!("Can't have more than {MAX_LITERAL_ELEMENTS} elements in a literal."),
+            );
+        }
+        let elements = self.arena.alloc_slice_copy(&elements);
+        self.expr(pos, ExprKind::List(elements))
+    }
+
+    pub fn map(&self, pos: Pos, entries: Vec<(&'a Expr<'a>, &'a Expr<'a>)>) -> &'a Expr<'a> {
+        if let Some((extra, _)) = entries.get(MAX_LITERAL_ELEMENTS) {
+            self.report_at_token(
+                first_token_pos(extra),
+                format!("Can't have more than {MAX_LITERAL_ELEMENTS} entries in a literal."),
+            );
+        }
+        let entries = self.arena.alloc_slice_copy(&entries);
+        self.expr(pos, ExprKind::Map(entries))
+    }
+
+    /// `fun (params) { body }`; `pos` is the `fun` keyword.
+    pub fn function_expr(
+        &self,
+        pos: Pos,
+        params: Vec<Name<'a>>,
+        body: &'a [&'a Stmt<'a>],
+    ) -> &'a Expr<'a> {
+        let name = Name {
+            text: ANONYMOUS_FUNCTION_NAME,
+            pos,
+        };
+        let function = self.function(FunctionKind::Function, name, params, body);
+        self.expr(pos, ExprKind::Function(function))
     }
 
     // ----- statements --------------------------------------------------------------------
@@ -255,6 +367,74 @@ impl<'a> Builder<'a> {
                 body,
             },
         )
+    }
+
+    pub fn for_in(&self, pos: Pos, header: ForInHeader<'a>, body: &'a Stmt<'a>) -> &'a Stmt<'a> {
+        let ForInHeader { name, iterable } = header;
+        let decl = self.new_decl();
+        self.stmt(
+            pos,
+            StmtKind::ForIn {
+                name,
+                decl,
+                iterable,
+                body,
+            },
+        )
+    }
+
+    pub fn catch(&self, pos: Pos, name: Name<'a>, body: &'a [&'a Stmt<'a>]) -> Catch<'a> {
+        Catch {
+            name,
+            decl: self.new_decl(),
+            body,
+            pos,
+        }
+    }
+
+    pub fn try_stmt(
+        &self,
+        pos: Pos,
+        body: &'a [&'a Stmt<'a>],
+        catch: Option<Catch<'a>>,
+        finally: Option<&'a [&'a Stmt<'a>]>,
+    ) -> &'a Stmt<'a> {
+        let try_stmt = self.arena.alloc(Try {
+            body,
+            catch,
+            finally,
+        });
+        self.stmt(pos, StmtKind::Try(try_stmt))
+    }
+
+    /// `import "path" as alias;`. Without an alias the name is the path's last segment
+    /// without `.lox`, which must then be an identifier.
+    pub fn import(
+        &self,
+        pos: Pos,
+        path_pos: Pos,
+        raw_path: &'a str,
+        alias: Option<Name<'a>>,
+    ) -> &'a Stmt<'a> {
+        let path = self.decode_string(path_pos, raw_path);
+        self.imports.borrow_mut().push((path, path_pos));
+        let name = alias.unwrap_or_else(|| {
+            let text = module_binding_name(path);
+            if !is_identifier(text) {
+                self.report_at_token(
+                    path_pos,
+                    format!(
+                        "Can't name a module '{text}'; add 'as NAME' to choose a variable name."
+                    ),
+                );
+            }
+            Name {
+                text,
+                pos: path_pos,
+            }
+        });
+        let decl = self.new_decl();
+        self.stmt(pos, StmtKind::Import { path, name, decl })
     }
 
     pub fn var_decl(&self, pos: Pos, name: Name<'a>, init: Option<&'a Expr<'a>>) -> &'a Stmt<'a> {
@@ -383,6 +563,34 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The position reached from `start` after the text `skipped`.
+fn advance(start: Pos, skipped: &str) -> Pos {
+    let mut at = start;
+    for ch in skipped.chars() {
+        if ch == '\n' {
+            at.line += 1;
+            at.column = 1;
+        } else {
+            at.column += 1;
+        }
+    }
+    at.offset += skipped.len() as u32;
+    at
+}
+
+/// The variable an `import` without `as` binds: the last path segment without `.lox`
+/// (`"./lib/geometry.lox"` binds `geometry`, `"math"` binds `math`).
+pub fn module_binding_name(path: &str) -> &str {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.strip_suffix(".lox").unwrap_or(last)
+}
+
+/// Is `text` usable as a variable name (an identifier that is not a keyword)?
+fn is_identifier(text: &str) -> bool {
+    let mut lexer = Token::lexer(text);
+    matches!(lexer.next(), Some(Ok(Token::Identifier(_)))) && lexer.next().is_none()
+}
+
 /// Where a runtime error of an operator is reported: the operator itself, unless its (right)
 /// operand ends on a later line, in which case the operand's last character. Stack traces
 /// show only lines, and the book's interpreters report the line where the operand ends, since
@@ -426,7 +634,7 @@ fn expectation(expected: &[String]) -> String {
 /// Tokens that continue an expression, as [`display_terminal`] shows them.
 const CONTINUATIONS: &[&str] = &[
     "'('", "'.'", "'-'", "'+'", "'/'", "'*'", "'!='", "'='", "'=='", "'>'", "'>='", "'<'", "'<='",
-    "'and'", "'or'",
+    "'and'", "'or'", "'%'", "'['", "'+='", "'-='", "'*='", "'/='", "'%='",
 ];
 
 fn display_terminal(name: &str) -> String {
@@ -454,7 +662,10 @@ fn first_token_pos(expr: &Expr<'_>) -> Pos {
         expr = match expr.kind {
             ExprKind::Binary { left, .. } | ExprKind::Logical { left, .. } => left,
             ExprKind::Call { callee, .. } => callee,
-            ExprKind::Get { object, .. } | ExprKind::Set { object, .. } => object,
+            ExprKind::Get { object, .. }
+            | ExprKind::Set { object, .. }
+            | ExprKind::Index { object, .. }
+            | ExprKind::SetIndex { object, .. } => object,
             ExprKind::Assign { name, .. } => return name.pos,
             _ => return expr.pos,
         };
@@ -484,6 +695,20 @@ fn expr_children_depth(kind: &ExprKind<'_>) -> u32 {
             .fold(callee.depth, u32::max),
         ExprKind::Get { object, .. } => object.depth,
         ExprKind::Set { object, value, .. } => object.depth.max(value.depth),
+        ExprKind::List(elements) => elements.iter().map(|e| e.depth).max().unwrap_or(0),
+        ExprKind::Map(entries) => entries
+            .iter()
+            .map(|(key, value)| key.depth.max(value.depth))
+            .max()
+            .unwrap_or(0),
+        ExprKind::Index { object, index } => object.depth.max(index.depth),
+        ExprKind::SetIndex {
+            object,
+            index,
+            value,
+            ..
+        } => object.depth.max(index.depth).max(value.depth),
+        ExprKind::Function(function) => 1 + body_depth(function.body),
     }
 }
 
@@ -517,6 +742,14 @@ fn stmt_children_depth(kind: &StmtKind<'_>) -> u32 {
             .max(increment.map_or(0, |e| e.depth)),
         StmtKind::Function(function) => 1 + body_depth(function.body),
         StmtKind::Return(value) => value.map_or(0, |e| e.depth),
+        StmtKind::ForIn { iterable, body, .. } => iterable.depth.max(body.depth),
+        StmtKind::Throw(value) => value.depth,
+        StmtKind::Try(try_stmt) => {
+            1 + body_depth(try_stmt.body)
+                .max(try_stmt.catch.as_ref().map_or(0, |c| body_depth(c.body)))
+                .max(try_stmt.finally.map_or(0, body_depth))
+        }
+        StmtKind::Break | StmtKind::Continue | StmtKind::Import { .. } => 0,
         StmtKind::Class(class) => {
             1 + class
                 .methods

@@ -56,15 +56,35 @@ pub enum Token<'src> {
     Less,
     #[token("<=")]
     LessEqual,
+    #[token("[")]
+    LeftBracket,
+    #[token("]")]
+    RightBracket,
+    #[token(":")]
+    Colon,
+    #[token("%")]
+    Percent,
+    #[token("+=")]
+    PlusEqual,
+    #[token("-=")]
+    MinusEqual,
+    #[token("*=")]
+    StarEqual,
+    #[token("/=")]
+    SlashEqual,
+    #[token("%=")]
+    PercentEqual,
 
     #[regex("[a-zA-Z_][a-zA-Z0-9_]*", |lex| lex.slice())]
     Identifier(&'src str),
-    /// The raw literal, quotes included.
-    #[regex(r#""[^"]*""#, |lex| lex.slice())]
+    /// The raw literal, quotes included. A backslash always takes the next character with it,
+    /// so `\"` does not end the literal; whether the escape means anything is decided by
+    /// [`decode_string_literal`], which can say where the bad one is.
+    #[regex(r#""([^"\\]|\\(.|\n))*""#, |lex| lex.slice())]
     String(&'src str),
     /// A string that runs to the end of the input. The lexer reports it; the parser gets it
     /// as a token no rule accepts, so that recovery skips it like the book's error tokens.
-    #[regex(r#""[^"]*"#)]
+    #[regex(r#""([^"\\]|\\(.|\n))*\\?"#)]
     UnterminatedString,
     /// A character that starts no token; handled like [`Token::UnterminatedString`].
     Invalid,
@@ -75,6 +95,24 @@ pub enum Token<'src> {
 
     #[token("and")]
     And,
+    #[token("as")]
+    As,
+    #[token("break")]
+    Break,
+    #[token("catch")]
+    Catch,
+    #[token("continue")]
+    Continue,
+    #[token("finally")]
+    Finally,
+    #[token("import")]
+    Import,
+    #[token("in")]
+    In,
+    #[token("throw")]
+    Throw,
+    #[token("try")]
+    Try,
     #[token("class")]
     Class,
     #[token("else")]
@@ -196,14 +234,103 @@ impl<'src> Iterator for Lexer<'src, '_> {
     }
 }
 
-/// The value of a string literal given its raw text, quotes included.
-///
-/// Lox strings have no escapes yet, so this only strips the quotes; escapes (`\n`, `\u{…}`) will
-/// be decoded here and nowhere else.
-pub fn decode_string_literal(raw: &str) -> &str {
-    raw.strip_prefix('"')
+/// A bad escape in a string literal: its byte offset in the raw literal (quotes included),
+/// its text as written, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEscape {
+    pub offset: usize,
+    pub text: String,
+    pub message: String,
+}
+
+/// The most hex digits a `\u{…}` escape may have, as in Rust: enough for U+10FFFF.
+const MAX_UNICODE_ESCAPE_DIGITS: usize = 6;
+
+/// The value of a string literal given its raw text, quotes included: the quotes stripped and
+/// the escapes `\n`, `\t`, `\r`, `\"`, `\\` and `\u{HEX}` decoded. Every bad escape is
+/// returned (not just the first) so one compile reports them all.
+pub fn decode_string_literal(raw: &str) -> Result<String, Vec<BadEscape>> {
+    let body = raw
+        .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap_or(raw)
+        .unwrap_or(raw);
+    // The body starts one byte (the quote) into the raw literal.
+    let body_offset = usize::from(raw.starts_with('"'));
+    let mut value = String::with_capacity(body.len());
+    let mut errors = Vec::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((start, ch)) = chars.next() {
+        if ch != '\\' {
+            value.push(ch);
+            continue;
+        }
+        let bad = |end: usize, message: &str| BadEscape {
+            offset: body_offset + start,
+            text: body[start..end].to_string(),
+            message: message.to_string(),
+        };
+        match chars.next() {
+            Some((_, 'n')) => value.push('\n'),
+            Some((_, 't')) => value.push('\t'),
+            Some((_, 'r')) => value.push('\r'),
+            Some((_, '"')) => value.push('"'),
+            Some((_, '\\')) => value.push('\\'),
+            Some((u_at, 'u')) => match unicode_escape(&body[u_at + 1..]) {
+                Ok((decoded, used)) => {
+                    value.push(decoded);
+                    // Skip what the escape used; it is all ASCII, one char per byte.
+                    for _ in 0..used {
+                        chars.next();
+                    }
+                }
+                Err((used, message)) => {
+                    errors.push(bad(u_at + 1 + used, message));
+                    for _ in 0..used {
+                        chars.next();
+                    }
+                }
+            },
+            Some((other_at, other)) => errors.push(bad(
+                other_at + other.len_utf8(),
+                "Invalid escape sequence (use \\n, \\t, \\r, \\\", \\\\ or \\u{HEX}).",
+            )),
+            // The lexer never ends a literal on a lone backslash; an unterminated one has
+            // been reported already.
+            None => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Decodes the `{HEX}` part of a `\u{HEX}` escape at the start of `rest`: the character and
+/// the bytes used, or the bytes that belong to the bad escape and why it is bad.
+fn unicode_escape(rest: &str) -> Result<(char, usize), (usize, &'static str)> {
+    const SHAPE: &str = "Invalid unicode escape: write \\u{HEX} with 1 to 6 hex digits.";
+    let Some(inner) = rest.strip_prefix('{') else {
+        return Err((0, SHAPE));
+    };
+    let digits = inner
+        .find(|c: char| !c.is_ascii_hexdigit())
+        .unwrap_or(inner.len());
+    if !inner[digits..].starts_with('}') {
+        return Err((1 + digits, SHAPE));
+    }
+    let used = digits + 2;
+    if digits == 0 || digits > MAX_UNICODE_ESCAPE_DIGITS {
+        return Err((used, SHAPE));
+    }
+    u32::from_str_radix(&inner[..digits], 16)
+        .ok()
+        .and_then(char::from_u32)
+        .map(|decoded| (decoded, used))
+        .ok_or((
+            used,
+            "Invalid unicode escape: not a Unicode scalar value (a surrogate or above 10FFFF).",
+        ))
 }
 
 #[cfg(test)]
@@ -292,7 +419,50 @@ mod tests {
     }
 
     #[test]
-    fn string_literal_decoding_strips_quotes() {
-        assert_eq!(decode_string_literal("\"hi\""), "hi");
+    fn string_literal_decoding_strips_quotes_and_decodes_escapes() {
+        assert_eq!(decode_string_literal("\"hi\""), Ok("hi".to_string()));
+        assert_eq!(
+            decode_string_literal(r#""a\n\t\r\"\\b""#),
+            Ok("a\n\t\r\"\\b".to_string())
+        );
+        assert_eq!(
+            decode_string_literal(r#""\u{1F600}\u{e9}\u{0}""#),
+            Ok("\u{1F600}\u{e9}\0".to_string())
+        );
+    }
+
+    #[test]
+    fn every_bad_escape_is_found_with_its_offset() {
+        let errors =
+            decode_string_literal(r#""x\qy\u{D800}\u{}\u{1234567}\u12""#).expect_err("bad escapes");
+        let found: Vec<(usize, &str)> =
+            errors.iter().map(|e| (e.offset, e.text.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (2, r"\q"),
+                (5, r"\u{D800}"),
+                (13, r"\u{}"),
+                (17, r"\u{1234567}"),
+                (28, r"\u")
+            ]
+        );
+        assert!(errors[1].message.contains("scalar value"));
+    }
+
+    #[test]
+    fn escaped_quotes_do_not_end_a_literal() {
+        let (tokens, errors) = lex(r#""say \"hi\"" x "\\" y"#);
+        let kinds: Vec<_> = tokens.into_iter().map(|(_, _, t)| t).collect();
+        assert_eq!(
+            kinds,
+            [
+                Token::String(r#""say \"hi\"""#),
+                Token::Identifier("x"),
+                Token::String(r#""\\""#),
+                Token::Identifier("y"),
+            ]
+        );
+        assert!(errors.is_empty());
     }
 }

@@ -3,25 +3,23 @@
 //! The pipeline is lexer ([`lexer`], logos) → parser (LALRPOP grammar whose actions call
 //! [`builder`] to build an AST in a bumpalo arena) → [`resolver`] (scopes, upvalues, static
 //! errors) → [`codegen`] (register bytecode through pvm-bytecode's `ProgramBuilder`). Every pass
-//! reports into one diagnostics sink, so a compile shows every error of the file, in source
-//! order; code is generated only for an error-free tree.
+//! reports into one diagnostics sink per file, so a compile shows every error of every file, in
+//! source order; code is generated only for an error-free tree. [`modules`] runs that pipeline
+//! for the entry file and every module it imports, bundling them into one program.
 
 mod ast;
 mod builder;
 mod codegen;
 mod diagnostic;
 mod lexer;
+mod modules;
 mod parser;
 mod resolver;
 
-use std::path::Path;
-
-use bumpalo::Bump;
+use std::path::{Path, PathBuf};
 
 pub use builder::MAX_NESTING_DEPTH;
 pub use diagnostic::{CompileError, Diagnostic, Near, Pos};
-
-use diagnostic::Diagnostics;
 
 /// Stack for the thread the passes run on. The resolver and code generator recurse per nesting
 /// level; measured, input nested to the limit in every shape needs under 1 MiB in a debug
@@ -29,28 +27,48 @@ use diagnostic::Diagnostics;
 /// threads get 2 MiB), with ample headroom; the memory is only reserved, not touched.
 const COMPILER_STACK_BYTES: usize = 16 << 20;
 
-/// Compiles Lox source text. `file_name` is recorded in the program and in diagnostics.
+/// The standard modules a program may import by bare name (`import "math";`).
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Modules the runtime provides natively; importing one compiles to `ImportNative`.
+    pub native_modules: Vec<&'static str>,
+    /// Modules written in Lox, as (name, source): bundled into the program like a file and
+    /// recorded as `<stdlib>/NAME.lox`.
+    pub lox_modules: &'static [(&'static str, &'static str)],
+}
+
+/// Compiles Lox source text with no standard modules. `file_name` is recorded in the program
+/// and in diagnostics.
 pub fn compile_source(
     file_name: &str,
     source: &str,
 ) -> Result<pvm_bytecode::Program, CompileError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("pvm-compiler".into())
-            .stack_size(COMPILER_STACK_BYTES)
-            .spawn_scoped(scope, || compile_on_this_thread(file_name, source))
-            .map_err(|error| CompileError::Io {
-                path: file_name.to_string(),
-                source: error,
-            })?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    compile_source_with(file_name, source, &CompileOptions::default())
+}
+
+/// Compiles the file at `path` with no standard modules.
+pub fn compile_file(path: &Path) -> Result<pvm_bytecode::Program, CompileError> {
+    compile_file_with(path, &CompileOptions::default())
+}
+
+/// Compiles Lox source text and the modules it imports. `file_name` is recorded in the
+/// program and in diagnostics; relative imports are found from the current directory.
+pub fn compile_source_with(
+    file_name: &str,
+    source: &str,
+    options: &CompileOptions,
+) -> Result<pvm_bytecode::Program, CompileError> {
+    on_compiler_thread(file_name, || {
+        modules::Bundler::new(options, PathBuf::from(".")).compile_entry(file_name, source)
     })
 }
 
-/// Compiles the file at `path`. The program records only the file's own name, so the bytes do
-/// not depend on where the project lives.
-pub fn compile_file(path: &Path) -> Result<pvm_bytecode::Program, CompileError> {
+/// Compiles the file at `path` and the modules it imports. The program records file names
+/// relative to the entry file's folder, so the bytes do not depend on where the project lives.
+pub fn compile_file_with(
+    path: &Path,
+    options: &CompileOptions,
+) -> Result<pvm_bytecode::Program, CompileError> {
     let io_error = |source| CompileError::Io {
         path: path.display().to_string(),
         source,
@@ -60,65 +78,34 @@ pub fn compile_file(path: &Path) -> Result<pvm_bytecode::Program, CompileError> 
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    match std::str::from_utf8(&bytes) {
-        Ok(source) => compile_source(&file_name, source),
-        Err(error) => {
-            let offset = error.valid_up_to();
-            let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
-            let line_start = bytes[..offset]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            // Columns count characters; everything before the bad byte is valid UTF-8.
-            let column = 1 + String::from_utf8_lossy(&bytes[line_start..offset])
-                .chars()
-                .count();
-            Err(CompileError::Diagnostics(vec![Diagnostic {
-                file: file_name,
-                line: line as u32,
-                column: column as u32,
-                near: Near::Nothing,
-                message: format!("Source is not valid UTF-8 (byte offset {offset})."),
-            }]))
-        }
-    }
+    let source = modules::decode_source(bytes, &file_name)
+        .map_err(|diagnostic| CompileError::Diagnostics(vec![diagnostic]))?;
+    let root = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    on_compiler_thread(&file_name, || {
+        modules::Bundler::new(options, root).compile_entry(&file_name, &source)
+    })
 }
 
-fn compile_on_this_thread(
+/// Runs `compile` on a thread of its own with [`COMPILER_STACK_BYTES`] of stack.
+fn on_compiler_thread(
     file_name: &str,
-    source: &str,
+    compile: impl FnOnce() -> Result<pvm_bytecode::Program, CompileError> + Send,
 ) -> Result<pvm_bytecode::Program, CompileError> {
-    let diagnostics = Diagnostics::new(file_name);
-    if let Some(offset) = source.find('\0') {
-        let pos = lexer::Lexer::end_position(&source[..offset]);
-        diagnostics.report(
-            pos,
-            Near::Nothing,
-            format!("Source contains a NUL byte (byte offset {offset})."),
-        );
-        return Err(CompileError::Diagnostics(diagnostics.into_sorted()));
-    }
-    let arena = Bump::new();
-    let program = {
-        let builder = builder::Builder::new(&arena, source, &diagnostics);
-        let lexer = lexer::Lexer::new(source, &diagnostics);
-        parser::parse(&builder, lexer).map(|stmts| (stmts, builder.id_counts()))
-    };
-    let generated = match program {
-        Some((stmts, counts)) => {
-            let resolution = resolver::resolve(stmts, counts, &diagnostics);
-            if diagnostics.is_empty() {
-                codegen::generate(stmts, &resolution, file_name, source, &diagnostics)
-            } else {
-                None
-            }
-        }
-        None => None,
-    };
-    match generated {
-        Some(program) if diagnostics.is_empty() => Ok(program),
-        _ => Err(CompileError::Diagnostics(diagnostics.into_sorted())),
-    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("pvm-compiler".into())
+            .stack_size(COMPILER_STACK_BYTES)
+            .spawn_scoped(scope, compile)
+            .map_err(|error| CompileError::Io {
+                path: file_name.to_string(),
+                source: error,
+            })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 #[cfg(test)]
@@ -148,7 +135,12 @@ mod tests {
         for source in shapes {
             let result = std::thread::Builder::new()
                 .stack_size(8 << 20)
-                .spawn(move || compile_on_this_thread("t.lox", &source).map(|_| ()))
+                .spawn(move || {
+                    let options = CompileOptions::default();
+                    modules::Bundler::new(&options, PathBuf::from("."))
+                        .compile_entry("t.lox", &source)
+                        .map(|_| ())
+                })
                 .expect("spawn")
                 .join()
                 .expect("no stack overflow");

@@ -116,6 +116,9 @@ struct FunctionScope<'a> {
     upvalues: Vec<Capture>,
     /// Each capture's index in `upvalues`, so capturing stays linear.
     upvalue_index: HashMap<Capture, u16>,
+    /// Loops around the current point of this function: `break` and `continue` need one, and
+    /// can't reach a loop of an enclosing function.
+    loop_depth: usize,
 }
 
 pub struct Resolver<'a, 'd> {
@@ -135,6 +138,7 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
             scopes: Vec::new(),
             upvalues: Vec::new(),
             upvalue_index: HashMap::new(),
+            loop_depth: 0,
         }],
         class: ClassContext::None,
         result: Resolution {
@@ -312,7 +316,7 @@ impl<'a> Resolver<'a, '_> {
             }
             StmtKind::While { condition, body } => {
                 self.expr(condition);
-                self.stmt(body);
+                self.loop_body(body);
             }
             StmtKind::For {
                 initializer,
@@ -330,9 +334,39 @@ impl<'a> Resolver<'a, '_> {
                 if let Some(increment) = increment {
                     self.expr(increment);
                 }
-                self.stmt(body);
+                self.loop_body(body);
                 self.end_scope();
             }
+            StmtKind::ForIn {
+                name,
+                decl,
+                iterable,
+                body,
+            } => {
+                // The iterable is evaluated once, before the loop variable exists.
+                self.expr(iterable);
+                self.begin_scope();
+                self.declare_defined(*name, *decl);
+                self.loop_body(body);
+                self.end_scope();
+            }
+            StmtKind::Break => self.loop_exit(stmt.pos, "break"),
+            StmtKind::Continue => self.loop_exit(stmt.pos, "continue"),
+            StmtKind::Throw(value) => self.expr(value),
+            StmtKind::Try(try_stmt) => {
+                self.block(try_stmt.body);
+                if let Some(catch) = &try_stmt.catch {
+                    // The catch variable and the catch body share one scope.
+                    self.begin_scope();
+                    self.declare_defined(catch.name, catch.decl);
+                    self.stmts(catch.body);
+                    self.end_scope();
+                }
+                if let Some(finally) = try_stmt.finally {
+                    self.block(finally);
+                }
+            }
+            StmtKind::Import { name, decl, .. } => self.declare_defined(*name, *decl),
             StmtKind::Function(function) => {
                 // Defined before the body so the function can call itself.
                 self.declare_defined(function.name, function.decl);
@@ -341,6 +375,29 @@ impl<'a> Resolver<'a, '_> {
             StmtKind::Return(value) => self.return_stmt(stmt.pos, *value),
             StmtKind::Class(class) => self.class(class),
             StmtKind::Error => {}
+        }
+    }
+
+    fn block(&mut self, body: &[&'a Stmt<'a>]) {
+        self.begin_scope();
+        self.stmts(body);
+        self.end_scope();
+    }
+
+    fn loop_body(&mut self, body: &'a Stmt<'a>) {
+        self.current().loop_depth += 1;
+        self.stmt(body);
+        self.current().loop_depth -= 1;
+    }
+
+    /// `break` or `continue` (named by `keyword`) must be inside a loop of this function.
+    fn loop_exit(&mut self, pos: Pos, keyword: &str) {
+        if self.current().loop_depth == 0 {
+            self.error(
+                pos,
+                keyword,
+                &format!("Can't use '{keyword}' outside of a loop."),
+            );
         }
     }
 
@@ -366,6 +423,7 @@ impl<'a> Resolver<'a, '_> {
             scopes: vec![Scope::default()],
             upvalues: Vec::new(),
             upvalue_index: HashMap::new(),
+            loop_depth: 0,
         });
         if context != FunctionContext::Function {
             self.declare_implicit("this", function.this_decl);
@@ -448,6 +506,32 @@ impl<'a> Resolver<'a, '_> {
                 self.expr(object);
                 self.expr(value);
             }
+            ExprKind::List(elements) => {
+                for element in elements.iter() {
+                    self.expr(element);
+                }
+            }
+            ExprKind::Map(entries) => {
+                for (key, value) in entries.iter() {
+                    self.expr(key);
+                    self.expr(value);
+                }
+            }
+            ExprKind::Index { object, index } => {
+                self.expr(object);
+                self.expr(index);
+            }
+            ExprKind::SetIndex {
+                object,
+                index,
+                value,
+                ..
+            } => {
+                self.expr(object);
+                self.expr(index);
+                self.expr(value);
+            }
+            ExprKind::Function(function) => self.function(function, FunctionContext::Function),
             ExprKind::This { id } => {
                 if self.class == ClassContext::None {
                     self.error(expr.pos, "this", "Can't use 'this' outside of a class.");

@@ -16,7 +16,9 @@ fn listing(code: &[Instr]) -> String {
                 .operands()
                 .iter()
                 .map(|operand| match operand.kind {
-                    OperandKind::Reg => format!("r{}", operand.value),
+                    OperandKind::Reg | OperandKind::Pair => format!("r{}", operand.value),
+                    OperandKind::Span | OperandKind::PairSpan => operand.value.to_string(),
+                    OperandKind::Module => format!("m{}", operand.value),
                     OperandKind::Const | OperandKind::Name => format!("#{}", operand.value),
                     OperandKind::Global => format!("g{}", operand.value),
                     OperandKind::Upval => format!("u{}", operand.value),

@@ -10,10 +10,10 @@ use crate::ast::*;
 use crate::diagnostic::Pos;
 use crate::resolver::Binding;
 
-impl Generator<'_> {
+impl<'r> Generator<'r> {
     /// Evaluates `expr` into some register and returns it; it stays valid until the caller
     /// releases temporaries.
-    pub(super) fn expr_any(&mut self, expr: &Expr<'_>) -> Gen<u8> {
+    pub(super) fn expr_any(&mut self, expr: &'r Expr<'r>) -> Gen<u8> {
         if let Some(reg) = self.local_register(expr) {
             return Ok(reg);
         }
@@ -23,7 +23,7 @@ impl Generator<'_> {
     }
 
     /// The register of `expr` if it is a read of a local of the current function.
-    fn local_register(&self, expr: &Expr<'_>) -> Option<u8> {
+    fn local_register(&self, expr: &'r Expr<'r>) -> Option<u8> {
         let id = match expr.kind {
             ExprKind::Variable { id, .. } | ExprKind::This { id } => id,
             _ => return None,
@@ -39,7 +39,12 @@ impl Generator<'_> {
     /// before the instruction) could change it. Otherwise the operand goes straight into `dst`
     /// when `dst` is scratch (not a local that `later` may still read), which keeps chains like
     /// `a + b + c + ...` or `!!!x` to a constant number of registers.
-    fn operand_into(&mut self, expr: &Expr<'_>, dst: u8, later: Option<&Expr<'_>>) -> Gen<u8> {
+    pub(super) fn operand_into(
+        &mut self,
+        expr: &'r Expr<'r>,
+        dst: u8,
+        later: Option<&'r Expr<'r>>,
+    ) -> Gen<u8> {
         let later_writes = later.is_some_and(can_write_locals);
         if !later_writes {
             if let Some(reg) = self.local_register(expr) {
@@ -56,7 +61,7 @@ impl Generator<'_> {
     }
 
     /// Evaluates `expr` for its side effects only (an expression statement).
-    pub(super) fn expr_effect(&mut self, expr: &Expr<'_>) -> Gen<()> {
+    pub(super) fn expr_effect(&mut self, expr: &'r Expr<'r>) -> Gen<()> {
         let mark = self.free_reg();
         match &expr.kind {
             ExprKind::Assign { name, id, value } => {
@@ -72,8 +77,17 @@ impl Generator<'_> {
                 object,
                 name,
                 value,
+                compound,
             } => {
-                self.set_property(object, *name, value)?;
+                self.set_property(object, *name, value, *compound)?;
+            }
+            ExprKind::SetIndex {
+                object,
+                index,
+                value,
+                compound,
+            } => {
+                self.set_index(object, index, value, *compound, expr.pos)?;
             }
             _ => {
                 let reg = self.alloc(expr.pos)?;
@@ -85,7 +99,7 @@ impl Generator<'_> {
     }
 
     /// Evaluates `expr` into register `dst`.
-    pub(super) fn expr_to(&mut self, expr: &Expr<'_>, dst: u8) -> Gen<()> {
+    pub(super) fn expr_to(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<()> {
         let mark = self.free_reg();
         let pos = expr.pos;
         match &expr.kind {
@@ -165,11 +179,30 @@ impl Generator<'_> {
                 object,
                 name,
                 value,
+                compound,
             } => {
-                let src = self.set_property(object, *name, value)?;
+                let src = self.set_property(object, *name, value, *compound)?;
                 if src != dst {
                     self.emit(Instr::Move { dst, src }, pos);
                 }
+            }
+            ExprKind::SetIndex {
+                object,
+                index,
+                value,
+                compound,
+            } => {
+                let src = self.set_index(object, index, value, *compound, pos)?;
+                if src != dst {
+                    self.emit(Instr::Move { dst, src }, pos);
+                }
+            }
+            ExprKind::List(elements) => self.list_literal(elements, dst, pos)?,
+            ExprKind::Map(entries) => self.map_literal(entries, dst, pos)?,
+            ExprKind::Index { object, index } => self.get_index(object, index, dst, pos)?,
+            ExprKind::Function(function) => {
+                let proto = self.function(function)?;
+                self.emit(Instr::Closure { dst, proto }, pos);
             }
             ExprKind::Super {
                 method,
@@ -219,7 +252,7 @@ impl Generator<'_> {
     }
 
     /// Stores `src` into the variable `name` refers to at use `id`.
-    fn store_variable(&mut self, name: Name<'_>, id: RefId, src: u8) -> Gen<()> {
+    fn store_variable(&mut self, name: Name<'r>, id: RefId, src: u8) -> Gen<()> {
         match self.resolution.binding(id) {
             Binding::Local(decl) => {
                 let dst = self.decl_regs[decl.0 as usize];
@@ -231,45 +264,19 @@ impl Generator<'_> {
                 self.emit(Instr::SetUpval { src, idx }, name.pos);
             }
             Binding::Global => {
-                let slot = self.program.global(name.text);
+                let slot = self.global_slot(name.text);
                 self.emit(Instr::SetGlobal { src, slot }, name.pos);
             }
         }
         Ok(())
     }
 
-    /// `object.name = value`; returns the register holding the value.
-    ///
-    /// FIXME: a failing `setprop` is attributed to the property name, while clox reports the
-    /// line where the value ends; the two differ only for a value spanning lines. Fixing it
-    /// means carrying the value's end position into `Set` as `Binary` does.
-    fn set_property(&mut self, object: &Expr<'_>, name: Name<'_>, value: &Expr<'_>) -> Gen<u8> {
-        let obj = if can_write_locals(value) {
-            let reg = self.alloc(object.pos)?;
-            self.expr_to(object, reg)?;
-            reg
-        } else {
-            self.expr_any(object)?
-        };
-        let src = self.expr_any(value)?;
-        let name_k = self.program.string(name.text);
-        self.emit(
-            Instr::SetProp {
-                obj,
-                src,
-                name: name_k,
-            },
-            name.pos,
-        );
-        Ok(src)
-    }
-
     /// `and`/`or`: the left value is the result unless it decides nothing, then the right.
     fn logical(
         &mut self,
         op: LogicalOp,
-        left: &Expr<'_>,
-        right: &Expr<'_>,
+        left: &'r Expr<'r>,
+        right: &'r Expr<'r>,
         dst: u8,
         pos: Pos,
     ) -> Gen<()> {
@@ -304,7 +311,13 @@ impl Generator<'_> {
     /// FIXME: each level of calls nested in arguments (`f(1, g(2, h(...)))`) holds its base
     /// and earlier arguments, so roughly a hundred levels exhaust the 256 registers and are
     /// rejected. That is inherent to windows of consecutive registers; spilling would lift it.
-    fn call(&mut self, callee: &Expr<'_>, args: &[&Expr<'_>], dst: u8, pos: Pos) -> Gen<()> {
+    fn call(
+        &mut self,
+        callee: &'r Expr<'r>,
+        args: &'r [&'r Expr<'r>],
+        dst: u8,
+        pos: Pos,
+    ) -> Gen<()> {
         // The result register can serve as the base only if it is the topmost temporary
         // (the arguments go right above it) and not a local the arguments may still read.
         let base = if usize::from(dst) + 1 == self.free_reg() && !self.is_local_reg(dst) {
@@ -363,7 +376,7 @@ impl Generator<'_> {
     }
 
     /// Evaluates the arguments into consecutive fresh temporaries.
-    fn arguments(&mut self, args: &[&Expr<'_>]) -> Gen<()> {
+    fn arguments(&mut self, args: &'r [&'r Expr<'r>]) -> Gen<()> {
         for arg in args {
             let reg = self.alloc(arg.pos)?;
             self.expr_to(arg, reg)?;
@@ -381,7 +394,7 @@ impl Generator<'_> {
         self.variable_register(Name { text: "super", pos }, id, pos)
     }
 
-    fn variable_register(&mut self, name: Name<'_>, id: RefId, pos: Pos) -> Gen<u8> {
+    fn variable_register(&mut self, name: Name<'r>, id: RefId, pos: Pos) -> Gen<u8> {
         match self.resolution.binding(id) {
             Binding::Local(decl) => Ok(self.decl_regs[decl.0 as usize]),
             binding => {
@@ -393,12 +406,13 @@ impl Generator<'_> {
     }
 }
 
-fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
+pub(super) fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
     match op {
         BinaryOp::Add => Instr::Add { dst, a, b },
         BinaryOp::Subtract => Instr::Sub { dst, a, b },
         BinaryOp::Multiply => Instr::Mul { dst, a, b },
         BinaryOp::Divide => Instr::Div { dst, a, b },
+        BinaryOp::Modulo => Instr::Mod { dst, a, b },
         BinaryOp::Equal => Instr::Eq { dst, a, b },
         BinaryOp::NotEqual => Instr::Ne { dst, a, b },
         BinaryOp::Less => Instr::Lt { dst, a, b },
@@ -410,9 +424,22 @@ fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
 
 /// Could evaluating `expr` change a local variable? Assignments can, and so can calls (a
 /// closure may assign a captured local through its upvalue while the local is still open).
-fn can_write_locals(expr: &Expr<'_>) -> bool {
+pub(super) fn can_write_locals(expr: &Expr<'_>) -> bool {
     match &expr.kind {
         ExprKind::Assign { .. } | ExprKind::Call { .. } => true,
+        // Making a closure changes nothing.
+        ExprKind::Function(_) => false,
+        ExprKind::List(elements) => elements.iter().any(|e| can_write_locals(e)),
+        ExprKind::Map(entries) => entries
+            .iter()
+            .any(|(key, value)| can_write_locals(key) || can_write_locals(value)),
+        ExprKind::Index { object, index } => can_write_locals(object) || can_write_locals(index),
+        ExprKind::SetIndex {
+            object,
+            index,
+            value,
+            ..
+        } => can_write_locals(object) || can_write_locals(index) || can_write_locals(value),
         ExprKind::Nil
         | ExprKind::True
         | ExprKind::False

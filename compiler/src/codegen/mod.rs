@@ -11,10 +11,14 @@
 //! its last step unless `dst` is a fresh temporary, because `dst` may be a local the expression
 //! itself still reads (`a = x or a`, `a = f(a)`).
 
+mod collections;
 mod expr;
+mod flow;
 mod stmt;
 
-use pvm_bytecode::{Function as Proto, Instr, LineEntry, Program, ProgramBuilder, UpvalueDesc};
+use std::collections::HashMap;
+
+use pvm_bytecode::{Export, Function as Proto, Instr, LineEntry, ProgramBuilder, UpvalueDesc};
 
 use crate::ast::{DeclId, Function, FunctionKind, Stmt};
 use crate::diagnostic::{Diagnostics, Near, Pos};
@@ -37,8 +41,41 @@ struct Scope {
     captured: bool,
 }
 
+/// What an `import` statement's path refers to, as the module bundler decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportTarget {
+    /// A source module bundled into the program: its index in the module table.
+    Source(u32),
+    /// A native standard-library module, by name.
+    Native(&'static str),
+}
+
+/// A construct that `break`, `continue` or `return` may have to leave on its way out.
+enum Exit<'r> {
+    Loop(LoopExit),
+    Try(TryExit<'r>),
+}
+
+/// A loop being generated: where its `break`s and `continue`s jump.
+struct LoopExit {
+    /// Scopes open outside the body; a jump out of the body closes the ones above.
+    scope_depth: usize,
+    /// Jumps to patch to the loop's exit.
+    breaks: Vec<usize>,
+    /// Jumps to patch to the loop's next iteration.
+    continues: Vec<usize>,
+}
+
+/// A `try` statement whose protected region (or catch body) is being generated.
+struct TryExit<'r> {
+    /// Handlers installed for the region, popped by a jump out of it.
+    handlers: usize,
+    /// Code run by every way out, generated once more at each jump out.
+    finally: Option<&'r [&'r Stmt<'r>]>,
+}
+
 /// The function being generated.
-struct FunctionState {
+struct FunctionState<'r> {
     kind: FunctionKind,
     code: Vec<Instr>,
     lines: Vec<LineEntry>,
@@ -55,9 +92,14 @@ struct FunctionState {
     /// others are in use: that is what lets a 255-parameter function compute anything.
     r0_is_spare_top: bool,
     scopes: Vec<Scope>,
+    /// Loops and `try`s around the current point, innermost last.
+    exits: Vec<Exit<'r>>,
+    /// How many captured locals have been bound so far: a handler target must close upvalues
+    /// only if the region it protects bound some.
+    captured_locals: usize,
 }
 
-impl FunctionState {
+impl FunctionState<'_> {
     /// `this_used`: does a method's body (or a closure in it) use `this` or `super`?
     fn new(kind: FunctionKind, arity: usize, this_used: bool) -> Self {
         // A method's R0 is `this`, free only if nothing uses it; an initializer returns it.
@@ -78,12 +120,14 @@ impl FunctionState {
             max_regs: first_free.max(1),
             r0_is_spare_top: r0_free && arity > 0,
             scopes: Vec::new(),
+            exits: Vec::new(),
+            captured_locals: 0,
         }
     }
 }
 
 pub struct Generator<'r> {
-    program: ProgramBuilder,
+    program: &'r mut ProgramBuilder,
     file: u32,
     source: &'r str,
     resolution: &'r Resolution,
@@ -91,40 +135,73 @@ pub struct Generator<'r> {
     /// The register of every local declaration met so far, by [`DeclId`].
     decl_regs: Vec<u8>,
     /// The function being generated is last; the script is first.
-    functions: Vec<FunctionState>,
+    functions: Vec<FunctionState<'r>>,
+    /// This module's own global slots by name: each module has its own namespace.
+    globals: HashMap<&'r str, u32>,
+    /// The names the top level declares, in order: what a module exports.
+    exports: Vec<Export>,
+    /// What each `import` path of this module refers to.
+    imports: &'r HashMap<&'r str, ImportTarget>,
+    /// This module's index in the module table, for an imported module.
+    module: Option<u32>,
 }
 
-/// Generates the whole program; `None` if a function ran out of registers (reported).
-pub fn generate(
-    program: &[&Stmt<'_>],
-    resolution: &Resolution,
-    file_name: &str,
-    source: &str,
-    diagnostics: &Diagnostics,
-) -> Option<Program> {
-    let mut builder = ProgramBuilder::new();
-    let file = builder.file(file_name);
+/// One source module to generate.
+pub struct Unit<'r> {
+    pub program: &'r [&'r Stmt<'r>],
+    pub resolution: &'r Resolution,
+    pub file_name: &'r str,
+    pub source: &'r str,
+    pub imports: &'r HashMap<&'r str, ImportTarget>,
+    /// `Some(index)` for an imported module: its top level then ends by returning its module
+    /// object. `None` for the entry script.
+    pub module: Option<u32>,
+}
+
+/// What generating a unit produced.
+pub struct Generated {
+    /// The prototype of the unit's top-level code.
+    pub function: u32,
+    /// The top-level names the unit declares, with their slots.
+    pub exports: Vec<Export>,
+}
+
+/// Generates one module's code into `program`; `None` if a function ran out of registers
+/// (reported).
+pub fn generate<'r>(
+    unit: Unit<'r>,
+    program: &'r mut ProgramBuilder,
+    diagnostics: &'r Diagnostics,
+) -> Option<Generated> {
+    let file = program.file(unit.file_name);
     let mut generator = Generator {
-        program: builder,
+        program,
         file,
-        source,
-        resolution,
+        source: unit.source,
+        resolution: unit.resolution,
         diagnostics,
-        decl_regs: vec![0; resolution.captured.len()],
+        decl_regs: vec![0; unit.resolution.captured.len()],
         functions: Vec::new(),
+        globals: HashMap::new(),
+        exports: Vec::new(),
+        imports: unit.imports,
+        module: unit.module,
     };
-    let entry = generator.script(program).ok()?;
-    Some(generator.program.finish(entry))
+    let function = generator.script(unit.program).ok()?;
+    Some(Generated {
+        function,
+        exports: generator.exports,
+    })
 }
 
-impl Generator<'_> {
-    fn state(&mut self) -> &mut FunctionState {
+impl<'r> Generator<'r> {
+    fn state(&mut self) -> &mut FunctionState<'r> {
         self.functions
             .last_mut()
             .expect("code is only generated inside a function")
     }
 
-    fn script(&mut self, program: &[&Stmt<'_>]) -> Gen<u32> {
+    fn script(&mut self, program: &'r [&'r Stmt<'r>]) -> Gen<u32> {
         let proto = self.program.reserve_function();
         self.functions
             .push(FunctionState::new(FunctionKind::Function, 0, false));
@@ -132,15 +209,45 @@ impl Generator<'_> {
             self.stmt(stmt)?;
         }
         let end = crate::lexer::Lexer::end_position(self.source);
-        self.emit(Instr::ReturnNil {}, end);
+        match self.module {
+            // An imported module's top level hands its module object to the importer.
+            Some(module) => {
+                let dst = self.alloc(end)?;
+                self.emit(Instr::GetModule { dst, module }, end);
+                self.emit(Instr::Return { src: dst }, end);
+            }
+            None => {
+                self.emit(Instr::ReturnNil {}, end);
+            }
+        }
         let state = self.functions.pop().expect("pushed above");
         let name = self.program.string("script");
         self.finish_function(proto, name, 0, Vec::new(), state);
         Ok(proto)
     }
 
+    /// The slot of global `name` in this module's namespace, added if new.
+    fn global_slot(&mut self, name: &'r str) -> u32 {
+        if let Some(&slot) = self.globals.get(name) {
+            return slot;
+        }
+        let slot = self.program.add_global(name);
+        self.globals.insert(name, slot);
+        slot
+    }
+
+    /// Defines top-level name `name` from register `src`; the module exports it.
+    fn define_global(&mut self, name: &'r str, src: u8, pos: Pos) {
+        let slot = self.global_slot(name);
+        if !self.exports.iter().any(|export| export.slot == slot) {
+            let name = self.program.string(name);
+            self.exports.push(Export { name, slot });
+        }
+        self.emit(Instr::DefineGlobal { src, slot }, pos);
+    }
+
     /// Generates `function` as a new prototype and returns its index.
-    fn function(&mut self, function: &Function<'_>) -> Gen<u32> {
+    fn function(&mut self, function: &'r Function<'r>) -> Gen<u32> {
         let proto = self.program.reserve_function();
         let arity = function.params.len();
         self.functions.push(FunctionState::new(
@@ -189,7 +296,7 @@ impl Generator<'_> {
         name: u32,
         arity: usize,
         upvalues: Vec<UpvalueDesc>,
-        state: FunctionState,
+        state: FunctionState<'_>,
     ) {
         self.program.set_function(
             proto,
@@ -238,7 +345,9 @@ impl Generator<'_> {
         match &mut self.state().code[at] {
             Instr::Jump { offset: o }
             | Instr::JumpIfFalse { offset: o, .. }
-            | Instr::JumpIfTrue { offset: o, .. } => *o = offset,
+            | Instr::JumpIfTrue { offset: o, .. }
+            | Instr::ForIn { exit: o, .. }
+            | Instr::PushHandler { handler: o, .. } => *o = offset,
             other => unreachable!("patching a non-jump {other:?}"),
         }
     }
@@ -310,6 +419,7 @@ impl Generator<'_> {
         self.decl_regs[decl.0 as usize] = reg;
         let captured = self.resolution.is_captured(decl);
         let state = self.state();
+        state.captured_locals += usize::from(captured);
         state.locals_top = state.locals_top.max(usize::from(reg) + 1);
         if let Some(scope) = state.scopes.last_mut() {
             scope.captured |= captured;

@@ -8,8 +8,8 @@ use crate::ast::*;
 use crate::diagnostic::Pos;
 use crate::resolver::Binding;
 
-impl Generator<'_> {
-    pub(super) fn stmt(&mut self, stmt: &Stmt<'_>) -> Gen<()> {
+impl<'r> Generator<'r> {
+    pub(super) fn stmt(&mut self, stmt: &'r Stmt<'r>) -> Gen<()> {
         let mark = self.free_reg();
         match &stmt.kind {
             StmtKind::Expression(expr) => self.expr_effect(expr)?,
@@ -49,10 +49,30 @@ impl Generator<'_> {
                 let cond = self.expr_any(condition)?;
                 let exit = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
                 self.release_to(mark);
+                self.begin_loop();
                 self.stmt(body)?;
+                let exits = self.end_loop();
+                self.patch_jumps(&exits.continues, start);
                 self.emit_loop(start, stmt.pos);
                 self.patch_jump_here(exit);
+                self.patch_jumps_here(&exits.breaks);
             }
+            StmtKind::ForIn {
+                name,
+                decl,
+                iterable,
+                body,
+            } => self.for_in(*name, *decl, iterable, body, stmt.pos)?,
+            StmtKind::Break => self.break_stmt(stmt.pos)?,
+            StmtKind::Continue => self.continue_stmt(stmt.pos)?,
+            StmtKind::Throw(value) => {
+                let src = self.expr_any(value)?;
+                self.emit(Instr::Throw { src }, stmt.pos);
+            }
+            StmtKind::Try(try_stmt) => self.try_stmt(try_stmt, stmt.pos)?,
+            StmtKind::Import {
+                path, name, decl, ..
+            } => self.import(path, *name, *decl, stmt.pos)?,
             StmtKind::For {
                 initializer,
                 condition,
@@ -64,8 +84,7 @@ impl Generator<'_> {
                     let proto = self.function(function)?;
                     let reg = self.alloc(stmt.pos)?;
                     self.emit(Instr::Closure { dst: reg, proto }, stmt.pos);
-                    let slot = self.program.global(function.name.text);
-                    self.emit(Instr::DefineGlobal { src: reg, slot }, stmt.pos);
+                    self.define_global(function.name.text, reg, stmt.pos);
                 } else {
                     // The register is the function's before its body is generated, so the
                     // body can capture it to call itself.
@@ -81,7 +100,10 @@ impl Generator<'_> {
         }
         // Temporaries die with the statement; a declaration keeps its new local.
         let keep = match stmt.kind {
-            StmtKind::Var { .. } | StmtKind::Function(_) | StmtKind::Class(_)
+            StmtKind::Var { .. }
+            | StmtKind::Function(_)
+            | StmtKind::Class(_)
+            | StmtKind::Import { .. }
                 if !self.at_global_scope() =>
             {
                 mark + 1
@@ -94,9 +116,9 @@ impl Generator<'_> {
 
     fn var_decl(
         &mut self,
-        name: Name<'_>,
+        name: Name<'r>,
         decl: DeclId,
-        init: Option<&Expr<'_>>,
+        init: Option<&'r Expr<'r>>,
         pos: Pos,
     ) -> Gen<()> {
         let reg = self.alloc(name.pos)?;
@@ -107,8 +129,7 @@ impl Generator<'_> {
             }
         }
         if self.at_global_scope() {
-            let slot = self.program.global(name.text);
-            self.emit(Instr::DefineGlobal { src: reg, slot }, name.pos);
+            self.define_global(name.text, reg, name.pos);
         } else {
             // Bound only now: the initializer must not see the new local (the resolver
             // rejects reading it, and a shadowed outer name is still the outer one).
@@ -119,10 +140,10 @@ impl Generator<'_> {
 
     fn for_stmt(
         &mut self,
-        initializer: Option<&Stmt<'_>>,
-        condition: Option<&Expr<'_>>,
-        increment: Option<&Expr<'_>>,
-        body: &Stmt<'_>,
+        initializer: Option<&'r Stmt<'r>>,
+        condition: Option<&'r Expr<'r>>,
+        increment: Option<&'r Expr<'r>>,
+        body: &'r Stmt<'r>,
         pos: Pos,
     ) -> Gen<()> {
         self.begin_scope();
@@ -140,7 +161,11 @@ impl Generator<'_> {
             }
             None => None,
         };
+        self.begin_loop();
         self.stmt(body)?;
+        let exits = self.end_loop();
+        // `continue` runs the increment.
+        self.patch_jumps_here(&exits.continues);
         if let Some(increment) = increment {
             self.expr_effect(increment)?;
             self.release_to(mark);
@@ -149,11 +174,15 @@ impl Generator<'_> {
         if let Some(exit) = exit {
             self.patch_jump_here(exit);
         }
+        self.patch_jumps_here(&exits.breaks);
         self.end_scope(pos);
         Ok(())
     }
 
-    fn return_stmt(&mut self, value: Option<&Expr<'_>>, pos: Pos) -> Gen<()> {
+    fn return_stmt(&mut self, value: Option<&'r Expr<'r>>, pos: Pos) -> Gen<()> {
+        if self.has_finally() {
+            return self.return_through_finally(value, pos);
+        }
         match value {
             Some(value) => {
                 let src = self.expr_any(value)?;
@@ -170,7 +199,7 @@ impl Generator<'_> {
         Ok(())
     }
 
-    fn class(&mut self, class: &Class<'_>, pos: Pos) -> Gen<()> {
+    fn class(&mut self, class: &'r Class<'r>, pos: Pos) -> Gen<()> {
         let global = self.at_global_scope();
         let name = self.program.string(class.name.text);
         // A global class still needs a register to hang methods on while it is built.
@@ -187,14 +216,7 @@ impl Generator<'_> {
             class.name.pos,
         );
         if global {
-            let slot = self.program.global(class.name.text);
-            self.emit(
-                Instr::DefineGlobal {
-                    src: class_reg,
-                    slot,
-                },
-                class.name.pos,
-            );
+            self.define_global(class.name.text, class_reg, class.name.pos);
         }
 
         if let Some(superclass) = &class.superclass {
@@ -245,7 +267,7 @@ impl Generator<'_> {
     }
 
     /// Loads the variable `name` (bound as `binding`) into `dst`.
-    pub(super) fn load_variable(&mut self, name: Name<'_>, binding: Binding, dst: u8) -> Gen<()> {
+    pub(super) fn load_variable(&mut self, name: Name<'r>, binding: Binding, dst: u8) -> Gen<()> {
         match binding {
             Binding::Local(decl) => {
                 let src = self.decl_regs[decl.0 as usize];
@@ -257,7 +279,7 @@ impl Generator<'_> {
                 self.emit(Instr::GetUpval { dst, idx }, name.pos);
             }
             Binding::Global => {
-                let slot = self.program.global(name.text);
+                let slot = self.global_slot(name.text);
                 self.emit(Instr::GetGlobal { dst, slot }, name.pos);
             }
         }
