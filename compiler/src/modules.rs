@@ -86,19 +86,25 @@ impl<'o> Bundler<'o> {
 
         self.chain.push(key.to_string());
         let mut imports = HashMap::new();
+        // An import can fail with the error in another file (a cycle closed there, an error
+        // in the module), so this unit's own diagnostics may be clean.
+        let mut imports_failed = false;
         for (path, pos) in builder.take_imports() {
             if imports.contains_key(path) {
                 continue;
             }
-            if let Some(target) = self.import(key, path, pos, &diagnostics) {
-                imports.insert(path, target);
+            match self.import(key, path, pos, &diagnostics) {
+                Some(target) => {
+                    imports.insert(path, target);
+                }
+                None => imports_failed = true,
             }
         }
         self.chain.pop();
 
         let mut generated = None;
         if let (Some(stmts), Some(resolution)) = (stmts, &resolution) {
-            if diagnostics.is_empty() {
+            if diagnostics.is_empty() && !imports_failed {
                 // Reserved before generating: the top level ends with `GetModule` of itself.
                 let module = module_name.map(|name| {
                     let name = self.program.string(name);

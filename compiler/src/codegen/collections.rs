@@ -98,15 +98,17 @@ impl<'r> Generator<'r> {
         pos: Pos,
         mut element: impl FnMut(&mut Self, usize) -> Gen<()>,
     ) -> Gen<()> {
-        // What the registers above the current ones can hold, at least one element so that
-        // running out is reported by `alloc` as usual.
-        let room = MAX_REGISTERS.saturating_sub(self.free_reg()) / kind.width();
-        let chunk = room.clamp(1, MAX_CHUNK);
-        let chunks = len.div_ceil(chunk).max(1);
         // Later chunks read the collection back, and an element may still read the local
         // the result goes to (`xs = [..., xs]`), so a chunked literal into a local is built
-        // in a temporary.
-        let target = if chunks > 1 && self.is_local_reg(dst) {
+        // in a temporary, which the room for elements must leave out.
+        let into_local = self.is_local_reg(dst);
+        let free = self.free_reg() + usize::from(into_local);
+        // What the registers above the current ones can hold, at least one element so that
+        // running out is reported by `alloc` as usual.
+        let room = MAX_REGISTERS.saturating_sub(free) / kind.width();
+        let chunk = room.clamp(1, MAX_CHUNK);
+        let chunks = len.div_ceil(chunk).max(1);
+        let target = if chunks > 1 && into_local {
             self.alloc(pos)?
         } else {
             dst
