@@ -64,7 +64,7 @@ pub fn compile(source: &Path, output: Option<&Path>) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let program = match pvm_compiler::compile_file(source) {
+    let program = match pvm_compiler::compile_file_with(source, &compile_options()) {
         Ok(program) => program,
         Err(error) => return report_compile_error(error),
     };
@@ -197,9 +197,17 @@ fn load_or_compile(file: &Path) -> Result<Vec<u8>, ExitCode> {
     if bytes.starts_with(&pvm_bytecode::MAGIC) {
         return Ok(bytes);
     }
-    match pvm_compiler::compile_file(file) {
+    match pvm_compiler::compile_file_with(file, &compile_options()) {
         Ok(program) => Ok(pvm_bytecode::encode(&program)),
         Err(error) => Err(report_compile_error(error)),
+    }
+}
+
+/// What the compiler may bundle or import: the standard library's modules.
+fn compile_options() -> pvm_compiler::CompileOptions {
+    pvm_compiler::CompileOptions {
+        native_modules: pvm_stdlib::native_module_names(),
+        lox_modules: pvm_stdlib::LOX_MODULES,
     }
 }
 
