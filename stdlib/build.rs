@@ -41,7 +41,10 @@ fn main() -> ExitCode {
     };
     let mut failed = false;
     for (name, source) in table {
-        println!("cargo:rerun-if-changed={}", folder.join(format!("{name}.lox")).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            folder.join(format!("{name}.lox")).display()
+        );
         let file_name = format!("<stdlib>/{name}.lox");
         if let Err(error) = compile_source_with(&file_name, source, &options) {
             // Cargo shows a failing build script's output; one line per diagnostic.
