@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// and fuzzing; programs cannot catch it).
     #[arg(long, value_name = "STEPS")]
     budget: Option<u64>,
+    /// Heap limit: live objects beyond it raise a catchable `Out of memory.`
+    /// error. Bytes, or with a K, M or G suffix (powers of 1024). Default 2G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_heap: Option<usize>,
     /// Let the program read files: anywhere, or only under the given paths.
     #[arg(long, value_name = "PATH,...", num_args = 0..=1, require_equals = true,
           value_delimiter = ',', default_missing_value = "")]
@@ -112,6 +116,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         max_call_depth: args.max_call_depth,
         instruction_budget: args.budget,
         program_args: args.args,
+        max_heap: args.max_heap.unwrap_or(pvm_runtime::DEFAULT_MAX_HEAP),
         permissions,
     };
     let stdout = Box::new(std::io::BufWriter::with_capacity(
@@ -142,6 +147,28 @@ pub fn run(args: RunArgs) -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Parses `--max-heap`: a byte count with an optional K, M or G suffix.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((at, suffix)) if suffix.is_ascii_alphabetic() => (&text[..at], suffix),
+        _ => (text, 'B'),
+    };
+    let scale: usize = match unit.to_ascii_uppercase() {
+        'B' => 1,
+        'K' => 1 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        other => return Err(format!("unknown size suffix '{other}' (use K, M or G)")),
+    };
+    let count: usize = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size like 512M"))?;
+    count
+        .checked_mul(scale)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("'{text}' is not a usable heap size"))
 }
 
 /// A path grant from the command line: `--allow-read` alone (one empty entry)

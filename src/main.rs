@@ -48,8 +48,14 @@ enum Command {
 /// the program untouched, even words that look like pvm's own flags (`--help`).
 /// clap would otherwise keep parsing options after the first positional.
 fn split_program_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
-    /// `pvm run` options that take their value as the next word.
-    const VALUE_OPTIONS: &[&str] = &["--gc-stress", "--max-call-depth", "--budget"];
+    // `pvm run` options that take their value as the next word, read from the
+    // clap definition so the two cannot drift apart.
+    let run = <commands::RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
+    let value_options: Vec<String> = run
+        .get_arguments()
+        .filter(|arg| arg.get_action().takes_values() && !arg.is_require_equals_set())
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect();
     if argv.get(1).and_then(|word| word.to_str()) != Some("run") {
         return (argv, Vec::new());
     }
@@ -64,7 +70,11 @@ fn split_program_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
         if !word.starts_with('-') || word == "-" {
             break;
         }
-        index += if VALUE_OPTIONS.contains(&word) { 2 } else { 1 };
+        index += if value_options.iter().any(|option| option == word) {
+            2
+        } else {
+            1
+        };
     }
     // `index` is FILE's position (or past the end, when FILE is missing).
     let split = (index + 1).min(argv.len());

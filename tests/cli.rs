@@ -951,7 +951,7 @@ fn wrong_magic_is_rejected() {
 fn wrong_version_is_rejected() {
     let scratch = Scratch::new("version");
     let bytes = sample_bytecode(&scratch);
-    for version in [0, 2, 0xFFFF_FFFF] {
+    for version in [0, pvm_bytecode::FORMAT_VERSION + 1, 0xFFFF_FFFF] {
         for resealed in [false, true] {
             let mut damaged = bytes.clone();
             put_u32(&mut damaged, 4, version);

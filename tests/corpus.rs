@@ -99,6 +99,11 @@ fn lox_files(folder: &Path, found: &mut Vec<PathBuf>) {
     for entry in entries {
         let path = entry.expect("readable directory entry").path();
         if path.is_dir() {
+            // A `helpers` folder holds modules that tests import; they are not
+            // tests themselves.
+            if path.file_name().is_some_and(|name| name == "helpers") {
+                continue;
+            }
             lox_files(&path, found);
         } else if path.extension().is_some_and(|ext| ext == "lox") {
             found.push(path);
@@ -277,9 +282,12 @@ fn check_runtime_error(
         ));
     }
     let trace = &stderr[1..];
-    let well_formed = trace
-        .iter()
-        .all(|frame| frame.starts_with("  at ") && frame.ends_with(')') && frame.contains(" ("));
+    // A frame line, or the line that stands for a run of identical frames.
+    let well_formed = trace.iter().all(|frame| {
+        (frame.starts_with("  at ") && frame.ends_with(')') && frame.contains(" ("))
+            || (frame.starts_with("  ... the line above repeats ")
+                && frame.ends_with(" more times"))
+    });
     if trace.is_empty() || !well_formed {
         problems.push(format!(
             "malformed stack trace:\n    {}",

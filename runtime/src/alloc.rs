@@ -120,8 +120,19 @@ impl Vm {
         self.heap.peak_bytes = self.heap.peak_bytes.max(self.heap.bytes_allocated);
     }
 
-    /// Concatenates two strings (both must be string values).
-    pub(crate) fn concatenate(&mut self, left: Value, right: Value) -> Value {
+    /// Concatenates two strings (both must be string values), within the heap
+    /// limit.
+    pub(crate) fn concatenate(
+        &mut self,
+        left: Value,
+        right: Value,
+    ) -> Result<Value, crate::exceptions::Fault> {
+        // SAFETY: the caller checked both kinds.
+        let len = unsafe {
+            (&*(left.as_object() as *mut ObjString)).text.len()
+                + (&*(right.as_object() as *mut ObjString)).text.len()
+        };
+        self.reserve(len)?;
         // SAFETY: the caller checked both kinds; the strings stay rooted in the
         // caller's registers while the result is interned.
         let text = unsafe {
@@ -132,6 +143,6 @@ impl Vm {
             text.push_str(right);
             text
         };
-        self.string_value(&text)
+        Ok(self.string_value(&text))
     }
 }

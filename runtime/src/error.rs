@@ -64,8 +64,32 @@ impl fmt::Display for RuntimeError {
             )?,
             None => write!(f, "runtime error: {}", self.message)?,
         }
-        for line in &self.trace {
-            write!(f, "\n  at {} ({}:{})", line.function, line.file, line.line)?;
+        // Deep recursion would print thousands of identical lines; like Python,
+        // show a repeated frame a few times and then say how often it repeats.
+        const SHOWN_REPEATS: usize = 3;
+        let mut index = 0;
+        while index < self.trace.len() {
+            let line = &self.trace[index];
+            let same = |other: &TraceLine| {
+                other.function == line.function
+                    && other.file == line.file
+                    && other.line == line.line
+            };
+            let run = self.trace[index..]
+                .iter()
+                .take_while(|other| same(other))
+                .count();
+            for _ in 0..run.min(SHOWN_REPEATS) {
+                write!(f, "\n  at {} ({}:{})", line.function, line.file, line.line)?;
+            }
+            if run > SHOWN_REPEATS {
+                write!(
+                    f,
+                    "\n  ... the line above repeats {} more times",
+                    run - SHOWN_REPEATS
+                )?;
+            }
+            index += run;
         }
         Ok(())
     }

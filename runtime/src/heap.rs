@@ -22,6 +22,14 @@ pub(crate) const TABLE_ENTRY_BYTES: usize = 32;
 /// with the live heap.
 const INITIAL_THRESHOLD: usize = 1 << 20;
 
+/// Spreads a 32-bit string hash over 64 bits. hashbrown takes its per-slot tag
+/// from the top seven bits; a zero-extended hash would give every string the
+/// same tag and turn each lookup into a string comparison per probed slot.
+#[inline]
+fn table_hash(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 /// How often to collect when stressing the collector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum GcStress {
@@ -42,6 +50,12 @@ pub struct Heap {
     allocations_since_gc: u32,
     held: bool,
     pub(crate) collections: u64,
+    /// The heap limit (`--max-heap`); the interpreter raises `Out of memory.` at
+    /// its next check once a collection cannot bring the heap below it.
+    pub(crate) max_bytes: usize,
+    /// Set by a collection that left more live bytes than `max_bytes`; the
+    /// interpreter turns it into `Out of memory.` at its next call or loop.
+    pub(crate) over_limit: bool,
 }
 
 impl Heap {
@@ -57,6 +71,8 @@ impl Heap {
             allocations_since_gc: 0,
             held: false,
             collections: 0,
+            max_bytes: usize::MAX,
+            over_limit: false,
         }
     }
 
@@ -97,7 +113,7 @@ impl Heap {
     /// Finds an interned string with this text, if one exists.
     pub(crate) fn find_interned(&self, text: &str, hash: u32) -> Option<*mut ObjString> {
         self.strings
-            .find(u64::from(hash), |&candidate| {
+            .find(table_hash(hash), |&candidate| {
                 // SAFETY: the intern table only holds live strings: sweep removes
                 // entries before freeing them.
                 unsafe { &*(*candidate).text == text }
@@ -109,9 +125,9 @@ impl Heap {
     pub(crate) fn intern(&mut self, string: *mut ObjString) {
         // SAFETY: `string` was just allocated and is live.
         let hash = unsafe { (*string).hash };
-        self.strings.insert_unique(u64::from(hash), string, |&s| {
+        self.strings.insert_unique(table_hash(hash), string, |&s| {
             // SAFETY: as in `find_interned`.
-            u64::from(unsafe { (*s).hash })
+            table_hash(unsafe { (*s).hash })
         });
     }
 
@@ -239,7 +255,19 @@ impl Heap {
         }
         self.collections += 1;
         self.allocations_since_gc = 0;
-        self.next_gc = (self.bytes_allocated * 2).max(INITIAL_THRESHOLD);
+        // Grow with the live heap, but collect again before passing the limit.
+        // Close to the limit that would mean collecting at every allocation, so
+        // keep at least an eighth of the limit as headroom; the interpreter's
+        // heap check then reports the overrun at its next call or loop.
+        let live = self.bytes_allocated;
+        self.over_limit = live > self.max_bytes;
+        let headroom = (self.max_bytes / 8).max(INITIAL_THRESHOLD);
+        let target = live.saturating_mul(2).max(INITIAL_THRESHOLD);
+        self.next_gc = if target <= self.max_bytes {
+            target
+        } else {
+            self.max_bytes.max(live.saturating_add(headroom))
+        };
     }
 }
 

@@ -93,6 +93,12 @@ impl Vm {
                         ));
                     }
                     self.budget -= 1;
+                    // Calls and backward jumps are where a program can keep
+                    // allocating, so this is where the heap limit is enforced.
+                    if self.heap.over_limit {
+                        self.heap.over_limit = false;
+                        throw!("{}", self.out_of_memory_message());
+                    }
                 }};
             }
             macro_rules! arith {
@@ -194,7 +200,7 @@ impl Vm {
                             && y.object_kind() == Some(ObjKind::String)
                         {
                             save_pc!();
-                            reg!(dst) = self.concatenate(x, y);
+                            reg!(dst) = maybe_fault!(self.concatenate(x, y));
                         } else {
                             throw!("Operands must be two numbers or two strings.");
                         }

@@ -29,7 +29,7 @@ pub use heap::GcStress;
 pub use value::Value;
 pub use vm::{
     Library, NativeDef, NativeMember, NativeModuleDef, Options, Permissions, Vm,
-    DEFAULT_MAX_CALL_DEPTH,
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HEAP,
 };
 
 /// Decodes, verifies and loads the bytes of a `.pbc` file.

@@ -63,6 +63,8 @@ pub struct Options {
     pub instruction_budget: Option<u64>,
     /// The strings `args()` returns: what followed the program on the command line.
     pub program_args: Vec<String>,
+    /// Heap bytes the program may keep alive before `Out of memory.`
+    pub max_heap: usize,
     pub permissions: Permissions,
 }
 
@@ -73,10 +75,16 @@ impl Default for Options {
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             instruction_budget: None,
             program_args: Vec::new(),
+            max_heap: DEFAULT_MAX_HEAP,
             permissions: Permissions::default(),
         }
     }
 }
+
+/// Default heap limit: 2 GiB of live objects, well below the memory of the
+/// machines pvm targets, so runaway growth ends in a catchable error instead of
+/// the OOM killer.
+pub const DEFAULT_MAX_HEAP: usize = 2 << 30;
 
 /// Default call-depth limit. Frames live on the VM's own stack, not Rust's, so
 /// this is about catching runaway recursion, not protecting the host.
@@ -212,6 +220,7 @@ impl Vm {
         };
         // Nothing is rooted yet, and everything allocated here must survive, so
         // loading runs with the collector held off until the roots are in place.
+        vm.heap.max_bytes = vm.options.max_heap;
         vm.heap.hold_collections(true);
         vm.init_string = vm.intern("init");
         vm.message_string = vm.intern("message");
@@ -313,6 +322,26 @@ impl Vm {
         self.extensions[index]
             .downcast_mut::<T>()
             .expect("the entry at index has type T")
+    }
+
+    /// Makes sure `bytes` more can be allocated within the heap limit, collecting
+    /// first if that helps. Natives call it before building something large.
+    pub fn reserve(&mut self, bytes: usize) -> Result<(), crate::NativeError> {
+        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.max_bytes {
+            return Ok(());
+        }
+        self.collect_garbage();
+        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.max_bytes {
+            return Ok(());
+        }
+        Err(crate::NativeError::Error(self.out_of_memory_message()))
+    }
+
+    pub(crate) fn out_of_memory_message(&self) -> String {
+        format!(
+            "Out of memory: the heap limit of {} bytes is exhausted.",
+            self.heap.max_bytes
+        )
     }
 
     /// Keeps `value` alive across allocations while a native holds it only in a

@@ -143,26 +143,24 @@ impl Vm {
         text
     }
 
-    /// The method `name` of a built-in value, or a module member.
+    /// The method `name` of a built-in value, or a module member. An unknown name
+    /// gets the message plain Lox gives for any non-instance (`"str".foo()`), so
+    /// programs written for the book keep their errors.
     pub(crate) fn builtin_method(
         &mut self,
         receiver: Value,
         name: *mut ObjString,
     ) -> Result<Value, Fault> {
-        let (table, kind) = match receiver.object_kind() {
-            Some(ObjKind::List) => (&self.list_methods, "Lists"),
-            Some(ObjKind::Map) => (&self.map_methods, "Maps"),
-            Some(ObjKind::String) => (&self.string_methods, "Strings"),
+        let table = match receiver.object_kind() {
+            Some(ObjKind::List) => &self.list_methods,
+            Some(ObjKind::Map) => &self.map_methods,
+            Some(ObjKind::String) => &self.string_methods,
             Some(ObjKind::Module) => return self.module_member(receiver, name),
             _ => return Err(Fault::Message("Only instances have methods.".into())),
         };
         match table.get(&StrKey(name)) {
             Some(&method) => Ok(method),
-            // SAFETY: names are interned, live strings.
-            None => Err(Fault::Message(format!(
-                "{kind} have no method '{}'.",
-                unsafe { &(*name).text }
-            ))),
+            None => Err(Fault::Message("Only instances have methods.".into())),
         }
     }
 
@@ -176,7 +174,9 @@ impl Vm {
         match receiver.object_kind() {
             Some(ObjKind::Module) => self.module_member(receiver, name),
             Some(ObjKind::List | ObjKind::Map | ObjKind::String) => {
-                let method = self.builtin_method(receiver, name)?;
+                let method = self
+                    .builtin_method(receiver, name)
+                    .map_err(|_| Fault::Message("Only instances have properties.".into()))?;
                 Ok(self.bind_method(receiver, method))
             }
             _ => Err(Fault::Message("Only instances have properties.".into())),

@@ -142,6 +142,8 @@ fn repeat(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
             "repeat() would build a string of {bytes} bytes (limit {MAX_REPEAT_BYTES})."
         ));
     }
+    vm.reserve(bytes)?;
+    let text = &receiver(args[0]).text;
     let repeated = text.repeat(count as usize);
     Ok(vm.string_value(&repeated))
 }
