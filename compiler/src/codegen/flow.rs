@@ -307,6 +307,9 @@ impl<'r> Generator<'r> {
             }
             self.release_to(usize::from(finally_reg) + 1);
             self.block_body(finally, pos)?;
+            // FIXME: the rethrow is attributed to the `try`, so an exception that nothing
+            // catches is reported there rather than at its `throw`. Lifting it needs the
+            // runtime to keep the first throw's position with the exception in flight.
             self.emit(Instr::Throw { src: finally_reg }, pos);
             self.patch_jump_here(skip_rethrow);
         }
@@ -332,6 +335,10 @@ impl<'r> Generator<'r> {
         } else {
             self.declare_local(decl, name.pos)?
         };
+        // With all 256 registers in use, `alloc` hands out a spare R0, below the others.
+        if usize::from(dst) + 1 != self.free_reg() {
+            return Err(self.out_of_registers(name.pos));
+        }
         match target {
             ImportTarget::Source(module) => self.emit(Instr::Import { dst, module }, pos),
             ImportTarget::Native(module_name) => {

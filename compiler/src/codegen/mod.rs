@@ -373,21 +373,26 @@ impl<'r> Generator<'r> {
             return Ok(0);
         }
         if state.free >= MAX_REGISTERS {
-            let text = crate::builder::token_text_at(self.source, pos);
-            self.diagnostics.report(
-                pos,
-                Near::Token(text),
-                format!(
-                    "Function needs more than {MAX_REGISTERS} registers \
-                     (too many local variables, or an expression too complex)."
-                ),
-            );
-            return Err(OutOfRegisters);
+            return Err(self.out_of_registers(pos));
         }
         let reg = state.free;
         state.free += 1;
         state.max_regs = state.max_regs.max(state.free);
         Ok(reg as u8)
+    }
+
+    /// Reports that the function needs more registers than exist, at `pos`.
+    fn out_of_registers(&mut self, pos: Pos) -> OutOfRegisters {
+        let text = crate::builder::token_text_at(self.source, pos);
+        self.diagnostics.report(
+            pos,
+            Near::Token(text),
+            format!(
+                "Function needs more than {MAX_REGISTERS} registers \
+                 (too many local variables, or an expression too complex)."
+            ),
+        );
+        OutOfRegisters
     }
 
     fn free_reg(&mut self) -> usize {
