@@ -121,6 +121,74 @@ impl Vm {
                     }
                 }};
             }
+            macro_rules! arith_k {
+                ($dst:expr, $a:expr, $k:expr, $op:tt) => {{
+                    let x = reg!($a);
+                    if x.is_number() {
+                        let y = self.constants.get_unchecked($k as usize).as_number();
+                        reg!($dst) = Value::from_arith(x.as_number() $op y);
+                    } else {
+                        throw!("Operands must be numbers.");
+                    }
+                }};
+            }
+            // A fused compare-and-branch: `$taken` says, from the comparison of
+            // two numbers, whether to jump.
+            macro_rules! jump_if {
+                ($x:expr, $y:expr, $offset:expr, |$l:ident, $r:ident| $taken:expr) => {{
+                    let (x, y) = ($x, $y);
+                    if !(x.is_number() && y.is_number()) {
+                        throw!("Operands must be numbers.");
+                    }
+                    let ($l, $r) = (x.as_number(), y.as_number());
+                    if $taken {
+                        let offset = $offset as isize;
+                        if offset < 0 {
+                            spend_budget!();
+                        }
+                        pc = pc.offset(offset);
+                    }
+                }};
+            }
+            macro_rules! jump_if_equal {
+                ($x:expr, $y:expr, $offset:expr, $want:expr) => {{
+                    if $x.equals($y) == $want {
+                        let offset = $offset as isize;
+                        if offset < 0 {
+                            spend_budget!();
+                        }
+                        pc = pc.offset(offset);
+                    }
+                }};
+            }
+            macro_rules! number_k {
+                ($k:expr) => {
+                    *self.constants.get_unchecked($k as usize)
+                };
+            }
+            // Ends the running frame. The callee's window began at the caller's
+            // callee register, so R0 of the finished frame is where the result
+            // belongs; the caller's state is then reloaded from its frame.
+            macro_rules! return_value {
+                ($result:expr) => {{
+                    let result = $result;
+                    let depth = self.frames.len();
+                    if !self.handlers.is_empty() {
+                        self.drop_frame_handlers(depth);
+                    }
+                    if !self.open_upvalues.is_null() {
+                        self.close_upvalues(base);
+                    }
+                    self.frames.pop();
+                    *base = result;
+                    if depth - 1 <= stop_depth {
+                        return Ok(result);
+                    }
+                    load_frame!();
+                    self.stack_top =
+                        self.stack.index_of(base) + usize::from((*(*closure).proto).num_regs);
+                }};
+            }
             macro_rules! call_outcome {
                 ($result:expr) => {{
                     match $result {
@@ -214,6 +282,22 @@ impl Vm {
 
                     Instr::Mod { dst, a, b } => arith!(dst, a, b, %),
 
+                    Instr::AddK { dst, a, k } => {
+                        let x = reg!(a);
+                        if x.is_number() {
+                            let y = self.constants.get_unchecked(k as usize).as_number();
+                            reg!(dst) = Value::from_arith(x.as_number() + y);
+                        } else {
+                            throw!("Operands must be two numbers or two strings.");
+                        }
+                    }
+
+                    Instr::SubK { dst, a, k } => arith_k!(dst, a, k, -),
+
+                    Instr::MulK { dst, a, k } => arith_k!(dst, a, k, *),
+
+                    Instr::DivK { dst, a, k } => arith_k!(dst, a, k, /),
+
                     Instr::Neg { dst, src } => {
                         let x = reg!(src);
                         if !x.is_number() {
@@ -261,10 +345,101 @@ impl Vm {
                         }
                     }
 
+                    Instr::JumpIfLt { a, b, offset } => {
+                        jump_if!(reg!(a), reg!(b), offset, |x, y| x < y)
+                    }
+
+                    Instr::JumpIfLe { a, b, offset } => {
+                        jump_if!(reg!(a), reg!(b), offset, |x, y| x <= y)
+                    }
+
+                    Instr::JumpIfNotLt { a, b, offset } => {
+                        jump_if!(reg!(a), reg!(b), offset, |x, y| !(x < y))
+                    }
+
+                    Instr::JumpIfNotLe { a, b, offset } => {
+                        jump_if!(reg!(a), reg!(b), offset, |x, y| !(x <= y))
+                    }
+
+                    Instr::JumpIfEq { a, b, offset } => {
+                        jump_if_equal!(reg!(a), reg!(b), offset, true)
+                    }
+
+                    Instr::JumpIfNe { a, b, offset } => {
+                        jump_if_equal!(reg!(a), reg!(b), offset, false)
+                    }
+
+                    Instr::JumpIfLtK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| x < y)
+                    }
+
+                    Instr::JumpIfLeK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| x <= y)
+                    }
+
+                    Instr::JumpIfGtK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| x > y)
+                    }
+
+                    Instr::JumpIfGeK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| x >= y)
+                    }
+
+                    Instr::JumpIfNotLtK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| !(x < y))
+                    }
+
+                    Instr::JumpIfNotLeK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| !(x <= y))
+                    }
+
+                    Instr::JumpIfNotGtK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| !(x > y))
+                    }
+
+                    Instr::JumpIfNotGeK { a, k, offset } => {
+                        jump_if!(reg!(a), number_k!(k), offset, |x, y| !(x >= y))
+                    }
+
+                    Instr::JumpIfEqK { a, k, offset } => {
+                        jump_if_equal!(reg!(a), number_k!(k), offset, true)
+                    }
+
+                    Instr::JumpIfNeK { a, k, offset } => {
+                        jump_if_equal!(reg!(a), number_k!(k), offset, false)
+                    }
+
                     Instr::Call { a, argc } => {
                         spend_budget!();
                         save_pc!();
+                        let callee = reg!(a);
                         let callee_slot = self.stack.index_of(base.add(a as usize));
+                        // Fast path: a closure with the right arity and room on the
+                        // stack becomes the running frame without leaving the loop.
+                        if callee.object_kind() == Some(ObjKind::Closure) {
+                            let target = callee.as_object() as *mut ObjClosure;
+                            let proto = &*(*target).proto;
+                            let top = callee_slot + usize::from(proto.num_regs);
+                            if proto.arity == argc
+                                && self.frames.len() < self.options.max_call_depth
+                                && top <= self.stack.capacity()
+                            {
+                                self.frames.push(Frame {
+                                    closure: target,
+                                    pc: 0,
+                                    base: callee_slot,
+                                });
+                                self.stack_top = top;
+                                if top > self.stack_high_water {
+                                    self.stack_high_water = top;
+                                }
+                                closure = target;
+                                code = proto.code.as_ptr();
+                                pc = code;
+                                base = base.add(a as usize);
+                                continue;
+                            }
+                        }
                         call_outcome!(self.call_value(callee_slot, argc));
                     }
 
@@ -289,32 +464,9 @@ impl Vm {
                         call_outcome!(self.invoke_from_class(class, callee_slot, argc, name));
                     }
 
-                    Instr::Return { src } => {
-                        let result = reg!(src);
-                        self.drop_frame_handlers(self.frames.len());
-                        self.close_upvalues(base);
-                        let finished = self.frames.pop().expect("a frame is running");
-                        // The callee's window began at the caller's callee register,
-                        // so R0 of the finished frame is where the result belongs.
-                        *self.stack.slot(finished.base) = result;
-                        if self.frames.len() <= stop_depth {
-                            return Ok(result);
-                        }
-                        self.restore_stack_top();
-                        load_frame!();
-                    }
+                    Instr::Return { src } => return_value!(reg!(src)),
 
-                    Instr::ReturnNil {} => {
-                        self.drop_frame_handlers(self.frames.len());
-                        self.close_upvalues(base);
-                        let finished = self.frames.pop().expect("a frame is running");
-                        *self.stack.slot(finished.base) = Value::NIL;
-                        if self.frames.len() <= stop_depth {
-                            return Ok(Value::NIL);
-                        }
-                        self.restore_stack_top();
-                        load_frame!();
-                    }
+                    Instr::ReturnNil {} => return_value!(Value::NIL),
 
                     Instr::Closure { dst, proto } => {
                         save_pc!();

@@ -228,6 +228,19 @@ fn verify_instr(
                     .then(|| format!("jump target {target} outside the function"))
             }
             OperandKind::Imm => None,
+            OperandKind::NumConst | OperandKind::NumConst16 => match program
+                .constants
+                .get(value as usize)
+            {
+                Some(Constant::Number(_)) => None,
+                Some(Constant::String(_)) => Some(format!("constant #{value} must be a number")),
+                None => Some(format!("constant #{value} out of range")),
+            },
+            OperandKind::Jump16 => {
+                let target = pc as i64 + 1 + value;
+                (target < 0 || target >= function.code.len() as i64)
+                    .then(|| format!("jump target {target} outside the function"))
+            }
         };
         if let Some(problem) = problem {
             return fail(

@@ -22,13 +22,17 @@ pub fn listing(code: &[Instr]) -> String {
                     OperandKind::Reg | OperandKind::Pair => format!("r{}", operand.value),
                     OperandKind::Span | OperandKind::PairSpan => operand.value.to_string(),
                     OperandKind::Module => format!("m{}", operand.value),
-                    OperandKind::Const | OperandKind::Name => format!("#{}", operand.value),
+                    OperandKind::Const
+                    | OperandKind::Name
+                    | OperandKind::NumConst
+                    | OperandKind::NumConst16 => format!("#{}", operand.value),
                     OperandKind::Global => format!("g{}", operand.value),
                     OperandKind::Upval => format!("u{}", operand.value),
                     OperandKind::Proto => format!("fn{}", operand.value),
-                    OperandKind::Count | OperandKind::Jump | OperandKind::Imm => {
-                        operand.value.to_string()
-                    }
+                    OperandKind::Count
+                    | OperandKind::Jump
+                    | OperandKind::Jump16
+                    | OperandKind::Imm => operand.value.to_string(),
                 })
                 .collect();
             format!("{} {}", instr.mnemonic(), operands.join(" "))

@@ -122,18 +122,26 @@ fn render_operand(operand: &Operand) -> String {
         }
         OperandKind::Pair => format!("r{}..r{}", operand.value, operand.value + 1),
         OperandKind::Module => format!("m{}", operand.value),
-        OperandKind::Const | OperandKind::Name => format!("#{}", operand.value),
+        OperandKind::Const
+        | OperandKind::Name
+        | OperandKind::NumConst
+        | OperandKind::NumConst16 => {
+            format!("#{}", operand.value)
+        }
         OperandKind::Global => format!("g{}", operand.value),
         OperandKind::Upval => format!("u{}", operand.value),
         OperandKind::Proto => format!("fn#{}", operand.value),
-        OperandKind::Jump => format!("{:+}", operand.value),
+        OperandKind::Jump | OperandKind::Jump16 => format!("{:+}", operand.value),
     }
 }
 
 fn annotate(program: &Program, pc: usize, operand: &Operand) -> Option<String> {
     let index = usize::try_from(operand.value).ok();
     match operand.kind {
-        OperandKind::Const | OperandKind::Name => {
+        OperandKind::Const
+        | OperandKind::Name
+        | OperandKind::NumConst
+        | OperandKind::NumConst16 => {
             let constant = program.constants.get(index?)?;
             Some(match constant {
                 Constant::Number(value) => format!("{value:?}"),
@@ -150,7 +158,9 @@ fn annotate(program: &Program, pc: usize, operand: &Operand) -> Option<String> {
                 .string(function.name)
                 .map(|name| format!("<fn {name}>"))
         }
-        OperandKind::Jump => Some(format!("to {}", pc as i64 + 1 + operand.value)),
+        OperandKind::Jump | OperandKind::Jump16 => {
+            Some(format!("to {}", pc as i64 + 1 + operand.value))
+        }
         OperandKind::Module => {
             let module = program.modules.get(index?)?;
             program

@@ -43,6 +43,12 @@ pub enum OperandKind {
     Jump,
     /// An immediate signed integer (i32) used as a number.
     Imm,
+    /// A constant-pool index (u32) whose constant must be a number.
+    NumConst,
+    /// A constant-pool index that fits 16 bits (u16) whose constant must be a number.
+    NumConst16,
+    /// A relative jump offset that fits 16 bits (i16), checked like `Jump`.
+    Jump16,
 }
 
 impl OperandKind {
@@ -54,12 +60,13 @@ impl OperandKind {
             | OperandKind::Span
             | OperandKind::PairSpan
             | OperandKind::Pair => 1,
-            OperandKind::Upval => 2,
+            OperandKind::Upval | OperandKind::NumConst16 | OperandKind::Jump16 => 2,
             OperandKind::Const
             | OperandKind::Name
             | OperandKind::Global
             | OperandKind::Proto
             | OperandKind::Module
+            | OperandKind::NumConst
             | OperandKind::Jump
             | OperandKind::Imm => 4,
         }
@@ -112,6 +119,15 @@ macro_rules! operand_type {
     };
     (Jump) => {
         i32
+    };
+    (NumConst) => {
+        u32
+    };
+    (NumConst16) => {
+        u16
+    };
+    (Jump16) => {
+        i16
     };
     (Imm) => {
         i32
@@ -233,6 +249,14 @@ instructions! {
     /// R[dst] = R[a] % R[b]: the remainder with the sign of the dividend, as C's
     /// `fmod` (numbers only).
     Mod = 0x26, "mod" { dst: Reg, a: Reg, b: Reg }
+    /// R[dst] = R[a] + K[k], where K[k] is a number (`x + 1`). Errors as `add`.
+    AddK = 0x27, "addk" { dst: Reg, a: Reg, k: NumConst }
+    /// R[dst] = R[a] - K[k], K[k] a number.
+    SubK = 0x28, "subk" { dst: Reg, a: Reg, k: NumConst }
+    /// R[dst] = R[a] * K[k], K[k] a number.
+    MulK = 0x29, "mulk" { dst: Reg, a: Reg, k: NumConst }
+    /// R[dst] = R[a] / K[k], K[k] a number.
+    DivK = 0x2a, "divk" { dst: Reg, a: Reg, k: NumConst }
     /// R[dst] = -R[src] (a number: `Operand must be a number.`).
     Neg = 0x24, "neg" { dst: Reg, src: Reg }
     /// R[dst] = !R[src] (nil and false are falsey, everything else truthy).
@@ -257,6 +281,40 @@ instructions! {
     JumpIfFalse = 0x41, "jumpiffalse" { cond: Reg, offset: Jump }
     /// If R[cond] is truthy, pc += offset.
     JumpIfTrue = 0x42, "jumpiftrue" { cond: Reg, offset: Jump }
+
+    /// If R[a] < R[b], pc += offset (numbers only: `Operands must be numbers.`).
+    /// `a > b` is compiled as `b < a`, which is exactly the same test.
+    JumpIfLt = 0x43, "jlt" { a: Reg, b: Reg, offset: Jump }
+    /// If R[a] <= R[b], pc += offset.
+    JumpIfLe = 0x44, "jle" { a: Reg, b: Reg, offset: Jump }
+    /// If not R[a] < R[b], pc += offset (differs from `jle b, a` when a NaN is involved).
+    JumpIfNotLt = 0x45, "jnlt" { a: Reg, b: Reg, offset: Jump }
+    /// If not R[a] <= R[b], pc += offset.
+    JumpIfNotLe = 0x46, "jnle" { a: Reg, b: Reg, offset: Jump }
+    /// If R[a] == R[b] (as `eq`), pc += offset.
+    JumpIfEq = 0x47, "jeq" { a: Reg, b: Reg, offset: Jump }
+    /// If R[a] != R[b], pc += offset.
+    JumpIfNe = 0x48, "jne" { a: Reg, b: Reg, offset: Jump }
+    /// If R[a] < K[k], pc += offset (K[k] a number; short form for loop tests).
+    JumpIfLtK = 0xb0, "jltk" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If R[a] <= K[k], pc += offset.
+    JumpIfLeK = 0xb1, "jlek" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If R[a] > K[k], pc += offset.
+    JumpIfGtK = 0xb2, "jgtk" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If R[a] >= K[k], pc += offset.
+    JumpIfGeK = 0xb3, "jgek" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If not R[a] < K[k], pc += offset.
+    JumpIfNotLtK = 0xb4, "jnltk" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If not R[a] <= K[k], pc += offset.
+    JumpIfNotLeK = 0xb5, "jnlek" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If not R[a] > K[k], pc += offset.
+    JumpIfNotGtK = 0xb6, "jngtk" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If not R[a] >= K[k], pc += offset.
+    JumpIfNotGeK = 0xb7, "jngek" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If R[a] == K[k], pc += offset.
+    JumpIfEqK = 0xb8, "jeqk" { a: Reg, k: NumConst16, offset: Jump16 }
+    /// If R[a] != K[k], pc += offset.
+    JumpIfNeK = 0xb9, "jnek" { a: Reg, k: NumConst16, offset: Jump16 }
 
     /// Calls R[a] with the `argc` arguments in R[a+1..=a+argc]; the callee's register
     /// window starts at R[a]. The result lands in R[a]. Calling a class constructs an
