@@ -72,8 +72,6 @@ pub struct Builder<'a> {
     /// Every `import` path with where it was written, in source order, so the module
     /// bundler can load the modules without walking the tree.
     imports: RefCell<Vec<(&'a str, Pos)>>,
-    /// Function bodies whose `{` was missing and whose `}` has not been seen yet.
-    open_broken_bodies: Cell<u32>,
 }
 
 impl<'a> Builder<'a> {
@@ -86,7 +84,6 @@ impl<'a> Builder<'a> {
             next_decl: Cell::new(0),
             next_function: Cell::new(0),
             imports: RefCell::new(Vec::new()),
-            open_broken_bodies: Cell::new(0),
         }
     }
 
@@ -512,20 +509,6 @@ impl<'a> Builder<'a> {
 
     // ----- errors ------------------------------------------------------------------------
 
-    /// Reports the error where a function body's `{` should have been.
-    pub fn report_missing_brace(&self, error: ParseError<Pos, Token<'a>, LexError>) {
-        self.open_broken_bodies
-            .set(self.open_broken_bodies.get() + 1);
-        self.report_parse_error(error);
-    }
-
-    /// The `}` of a body whose `{` was missing.
-    pub fn close_broken_body(&self, body: Vec<&'a Stmt<'a>>) -> &'a [&'a Stmt<'a>] {
-        self.open_broken_bodies
-            .set(self.open_broken_bodies.get().saturating_sub(1));
-        self.stmts(body)
-    }
-
     pub fn report_parse_error(&self, error: ParseError<Pos, Token<'a>, LexError>) {
         match error {
             // The lexer reported these when it made them.
@@ -547,8 +530,6 @@ impl<'a> Builder<'a> {
                     expectation(&expected),
                 );
             }
-            // The body's missing `{` is already reported; its missing `}` is the same mistake.
-            ParseError::UnrecognizedEof { .. } if self.open_broken_bodies.get() > 0 => {}
             ParseError::UnrecognizedEof { expected, .. } => {
                 let end = lexer::Lexer::end_position(self.source);
                 // At the end of input an unclosed block or body is by far the likeliest cause.
