@@ -211,3 +211,29 @@ fn the_bundle_does_not_depend_on_where_the_project_lives() {
     let second = compile_project(&there, "app/main.lox").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first, second);
 }
+
+#[test]
+fn a_broken_function_header_keeps_its_body() {
+    // The body is the function's, so `return` and `this` in it invent no errors.
+    assert_eq!(
+        errors("fun f()\n  return 1;\n}\nclass A {\n  m(a {\n    return this;\n  }\n}"),
+        [
+            "t.lox:2:3: error at 'return': Expect '{'.",
+            "t.lox:5:7: error at '{': Expect one of ')', ','.",
+        ]
+    );
+    // Left open to the end of input, it gets clox's second error there.
+    assert_eq!(
+        errors("fun f() 123;\n"),
+        [
+            "t.lox:1:9: error at '123': Expect '{'.",
+            "t.lox:2:1: error at end: Expect '}'.",
+        ]
+    );
+    // A statement starting with `fun` declares; a function expression there needs parentheses.
+    assert_eq!(
+        errors("fun (a) {}"),
+        ["t.lox:1:5: error at '(': Expect identifier."]
+    );
+    assert!(compile_source("t.lox", "(fun (a) { print a; })(1);").is_ok());
+}
