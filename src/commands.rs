@@ -39,11 +39,11 @@ pub struct RunArgs {
     max_heap: Option<usize>,
     /// Let the program read files: anywhere, or only under the given paths.
     #[arg(long, value_name = "PATH,...", num_args = 0..=1, require_equals = true,
-          value_delimiter = ',', default_missing_value = "")]
+          value_delimiter = ',', default_missing_value = ALL_PATHS)]
     allow_read: Option<Vec<PathBuf>>,
     /// Let the program write files: anywhere, or only under the given paths.
     #[arg(long, value_name = "PATH,...", num_args = 0..=1, require_equals = true,
-          value_delimiter = ',', default_missing_value = "")]
+          value_delimiter = ',', default_missing_value = ALL_PATHS)]
     allow_write: Option<Vec<PathBuf>>,
     /// Let the program read environment variables.
     #[arg(long)]
@@ -171,11 +171,15 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("'{text}' is not a usable heap size"))
 }
 
-/// A path grant from the command line: `--allow-read` alone (one empty entry)
-/// grants everything, `--allow-read=a,b` grants those paths.
+/// What clap records for a bare `--allow-read`: a NUL, which no real argument
+/// can contain, so it cannot be confused with a path.
+const ALL_PATHS: &str = "\0";
+
+/// A path grant from the command line: `--allow-read` alone grants everything,
+/// `--allow-read=a,b` grants those paths.
 fn path_grant(paths: Option<Vec<PathBuf>>) -> Option<Vec<PathBuf>> {
     let paths = paths?;
-    if paths.iter().any(|path| path.as_os_str().is_empty()) {
+    if paths.iter().any(|path| path.as_os_str() == ALL_PATHS) {
         Some(Vec::new())
     } else {
         Some(paths)

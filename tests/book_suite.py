@@ -44,6 +44,12 @@ import tempfile
 
 SKIPPED_FOLDERS = {"limit", "scanning", "expressions", "benchmark"}
 
+# Tests whose expectation the language extension changes on purpose: `{}` in
+# expression position is an empty map (spec/language.md), so a for loop whose
+# condition or increment is `{}` is valid code rather than "Expect expression."
+# (and it loops forever).
+SKIPPED_FILES = {"for/statement_condition.lox", "for/statement_increment.lox"}
+
 EXPECT_OUTPUT = re.compile(r"// expect: ?(.*)")
 EXPECT_RUNTIME_ERROR = re.compile(r"// expect runtime error: (.+)")
 # `// [line 3] Error…`, `// [c line 3] Error…`, `// [java line 3] Error…`
@@ -201,7 +207,13 @@ def find_tests(root):
             subfolders[:] = []
             continue
         subfolders.sort()
-        found.extend(os.path.join(folder, name) for name in sorted(files) if name.endswith(".lox"))
+        found.extend(
+            os.path.join(folder, name)
+            for name in sorted(files)
+            if name.endswith(".lox")
+            and os.path.normpath(os.path.join(relative, name)).replace(os.sep, "/")
+            not in SKIPPED_FILES
+        )
     return found
 
 
