@@ -14,9 +14,12 @@ void guest_main(struct boot *boot) {
         put_str("hello: probes survived\n");
     }
     if (cmdline_has(boot->cmdline, "triple-fault")) {
-        /* A zero-limit IDT turns the breakpoint into #GP, #DF and then a triple fault. */
-        struct __attribute__((packed)) { u16 limit; u64 base; } idt = {0, 0};
-        __asm__ volatile("lidt %0; int3" : : "m"(idt));
+        /* An IDT at an unmapped address (start.S maps only the first 4 GiB) makes the #UD's
+         * delivery page-fault, then double-fault, then triple-fault. (An int3 here, or a
+         * zero-limit IDT, ends in KVM_EXIT_INTERNAL_ERROR on this host's KVM, whose
+         * instruction emulator cannot deliver them.) */
+        struct __attribute__((packed)) { u16 limit; u64 base; } idt = {0xfff, 0x1000000000ULL};
+        __asm__ volatile("lidt %0; ud2" : : "m"(idt));
     }
     if (cmdline_has(boot->cmdline, "hang")) {
         put_str("hello: halting forever\n");

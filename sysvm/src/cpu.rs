@@ -22,6 +22,10 @@ const EFER_LMA: u64 = 1 << 10;
 
 const MSR_IA32_MISC_ENABLE: u32 = 0x1a0;
 const MISC_ENABLE_FAST_STRING: u64 = 1;
+/// MTRR default type: enabled, write-back. At reset it is 0 (all memory uncacheable) and
+/// there is no firmware to change it, while Linux expects cacheable RAM.
+const MSR_MTRR_DEF_TYPE: u32 = 0x2ff;
+const MTRR_ENABLE_WRITE_BACK: u64 = (1 << 11) | 6;
 const MSR_IA32_SYSENTER_CS: u32 = 0x174;
 const MSR_IA32_SYSENTER_ESP: u32 = 0x175;
 const MSR_IA32_SYSENTER_EIP: u32 = 0x176;
@@ -94,6 +98,7 @@ pub fn set_common_state(vcpu: &VcpuFd, index: u32) -> Result<(), CpuSetupError> 
         (MSR_SYSCALL_MASK, 0),
         (MSR_KERNEL_GS_BASE, 0),
         (MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING),
+        (MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WRITE_BACK),
     ]
     .into_iter()
     .map(|(index, data)| kvm_msr_entry {

@@ -38,6 +38,8 @@ enum Step {
     Stop(Outcome),
     /// A KVM-level failure: the register dump is appended once the exit's borrow has ended.
     Fatal(String),
+    /// KVM_EXIT_INTERNAL_ERROR: its suberror is read once the exit's borrow has ended.
+    InternalError,
 }
 
 /// Starts vCPU `index` on its own thread; its ending is sent on `outcomes`.
@@ -81,8 +83,28 @@ fn run(index: u32, mut vcpu: VcpuFd, bus: &PortBus, stop: &AtomicBool) -> Option
                     dump_registers(&vcpu)
                 )))
             }
+            Step::InternalError => return Some(internal_error(index, &mut vcpu)),
         }
     }
+}
+
+/// Describes a KVM_EXIT_INTERNAL_ERROR with its suberror, data words and the registers.
+fn internal_error(index: u32, vcpu: &mut VcpuFd) -> Outcome {
+    let run = vcpu.get_kvm_run();
+    // SAFETY: the last exit was KVM_EXIT_INTERNAL_ERROR, so the kernel filled the `internal`
+    // member of the exit-information union.
+    let internal = unsafe { run.__bindgen_anon_1.internal };
+    let count = (internal.ndata as usize).min(internal.data.len());
+    let data: Vec<String> = internal.data[..count]
+        .iter()
+        .map(|word| format!("{word:#x}"))
+        .collect();
+    Outcome::Fault(format!(
+        "KVM internal error on vCPU {index} (KVM_EXIT_INTERNAL_ERROR, suberror {}, data [{}]); {}",
+        internal.suberror,
+        data.join(" "),
+        dump_registers(vcpu)
+    ))
 }
 
 fn handle_exit(index: u32, exit: VcpuExit<'_>, bus: &PortBus) -> Step {
@@ -107,9 +129,7 @@ fn handle_exit(index: u32, exit: VcpuExit<'_>, bus: &PortBus) -> Step {
             "KVM could not enter vCPU {index} (hardware entry failure reason {reason:#x} on \
              host CPU {cpu})"
         )),
-        VcpuExit::InternalError => Step::Fatal(format!(
-            "KVM internal error (KVM_EXIT_INTERNAL_ERROR) on vCPU {index}"
-        )),
+        VcpuExit::InternalError => Step::InternalError,
         other => Step::Fatal(format!("unexpected KVM exit on vCPU {index}: {other:?}")),
     }
 }
