@@ -230,7 +230,7 @@ fn host_memory_mib() -> u64 {
         // Without the figure, do not refuse anything; KVM or mmap will complain instead.
         return u64::MAX;
     }
-    u64::from(info.totalram).saturating_mul(u64::from(info.mem_unit)) >> 20
+    info.totalram.saturating_mul(u64::from(info.mem_unit)) >> 20
 }
 
 #[cfg(test)]

@@ -168,6 +168,13 @@ fn open_kvm(config: &GuestConfig) -> Result<Kvm, LaunchError> {
             "cannot open: {error} (is KVM enabled and are you allowed to use it?)"
         ))
     })?;
+    // KVM's API has been frozen at version 12 since Linux 2.6.22; anything else is not KVM.
+    let api_version = kvm.get_api_version();
+    if api_version != kvm_bindings::KVM_API_VERSION as i32 {
+        return Err(LaunchError::KvmUnavailable(format!(
+            "not a usable KVM device (KVM_GET_API_VERSION returned {api_version})"
+        )));
+    }
     let required = [
         (Cap::Irqchip, "in-kernel irqchip"),
         (Cap::Pit2, "in-kernel PIT"),

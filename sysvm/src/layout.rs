@@ -41,6 +41,17 @@ pub const KVM_TSS_ADDR: u64 = 0xfffb_d000;
 pub const IOAPIC_ADDR: u32 = 0xfec0_0000;
 pub const LAPIC_ADDR: u32 = 0xfee0_0000;
 
+// The fixed structures must not overlap one another (the PVH memory map has at most four
+// 24-byte entries; the zero page is one page) and must end below the BIOS hole.
+const _: () = {
+    assert!(PVH_INFO_ADDR + 56 <= PVH_MODLIST_ADDR);
+    assert!(PVH_MODLIST_ADDR + 32 <= PVH_MEMMAP_ADDR);
+    assert!(PVH_MEMMAP_ADDR + 4 * 24 <= ZERO_PAGE_ADDR);
+    assert!(ZERO_PAGE_ADDR + 0x1000 <= PML4_ADDR);
+    assert!(PD_ADDR + 4 * 0x1000 <= CMDLINE_ADDR);
+    assert!(CMDLINE_ADDR + CMDLINE_MAX as u64 <= LOW_RAM_END);
+};
+
 /// One e820 / PVH memory map entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryRange {
@@ -127,12 +138,5 @@ mod tests {
         assert_eq!(map[3].start, MMIO_GAP_END);
         assert_eq!(map[3].size, 1024 * MIB);
         assert_eq!(map[2].start + map[2].size, MMIO_GAP_START);
-    }
-
-    #[test]
-    fn fixed_structures_fit_below_the_kernel() {
-        assert!(PD_ADDR + 4 * 0x1000 <= CMDLINE_ADDR);
-        assert!(CMDLINE_ADDR + CMDLINE_MAX as u64 <= LOW_RAM_END);
-        assert!(PVH_MEMMAP_ADDR + 8 * 24 <= ZERO_PAGE_ADDR);
     }
 }
