@@ -22,7 +22,7 @@ use crate::config::{ConfigError, GuestConfig, SerialTarget};
 use crate::cpu::{self, CpuSetupError};
 use crate::devices::{PortBus, SerialSink, SERIAL_IRQ};
 use crate::layout;
-use crate::memory::{create_guest_memory, GuestMemory, MemoryError};
+use crate::memory::{map_guest_memory, register_guest_memory, GuestMemory, MemoryError};
 use crate::outcome::{Outcome, EXIT_CONFIG, EXIT_IO, EXIT_NO_KVM, EXIT_SOFTWARE};
 use crate::terminal::RawModeGuard;
 use crate::{signals, terminal, vcpu};
@@ -101,7 +101,48 @@ pub fn launch(config_path: &Path, options: LaunchOptions) -> Result<Outcome, Lau
     let sink = open_serial_sink(&config)?;
 
     let vm = create_vm(&kvm)?;
-    let memory = create_guest_memory(&vm, config.memory_mib)?;
+    let memory = map_guest_memory(config.memory_mib)?;
+    let (vcpus, bus) = std::thread::scope(|scope| {
+        // KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period: 0.5 to 10 ms on this
+        // host, the largest part of boot time. Nothing else in setup needs the slots (guest
+        // memory is ordinary host memory until a vCPU runs), so the rest happens meanwhile.
+        let registration = scope.spawn(|| register_guest_memory(&vm, &memory));
+        let prepared = prepare_machine(&kvm, &vm, &memory, &config, sink);
+        let registered = registration.join().map_err(|_| LaunchError::Thread {
+            what: "memory registration",
+            source: std::io::Error::other("panicked"),
+        })?;
+        registered?;
+        prepared
+    })?;
+
+    let (outcome, all_stopped) = run_until_outcome(&config, vcpus, bus)?;
+    if options.report_peak_rss {
+        report_peak_rss();
+    }
+    if all_stopped {
+        drop(vm);
+        drop::<GuestMemory>(memory);
+    } else {
+        // FIXME: a vCPU that ignores kicks (stuck in the host kernel) is left to the process
+        // exit, since joining it could hang the launcher. Its VM and memory are leaked on
+        // purpose so they are never unmapped under the running thread.
+        std::mem::forget(vm);
+        std::mem::forget(memory);
+    }
+    Ok(outcome)
+}
+
+/// Everything between an empty VM and runnable vCPUs: guest image and boot info in memory,
+/// the serial device and its irqfd, and every vCPU's power-on state.
+fn prepare_machine(
+    kvm: &Kvm,
+    vm: &VmFd,
+    memory: &GuestMemory,
+    config: &GuestConfig,
+    sink: SerialSink,
+) -> Result<(Vec<VcpuFd>, Arc<PortBus>), LaunchError> {
+    create_interrupt_controllers(vm)?;
     let acpi = AcpiTables::build(config.vcpus);
     let inputs = BootInputs {
         kernel: &config.kernel,
@@ -109,7 +150,7 @@ pub fn launch(config_path: &Path, options: LaunchOptions) -> Result<Outcome, Lau
         cmdline: &config.cmdline,
         memory_bytes: config.memory_mib << 20,
     };
-    let loaded = load_guest(&memory, &inputs, &acpi)?;
+    let loaded = load_guest(memory, &inputs, &acpi)?;
 
     let serial_irq = EventFd::new(libc::EFD_NONBLOCK).map_err(|source| LaunchError::VmSetup {
         ioctl: "eventfd",
@@ -139,26 +180,11 @@ pub fn launch(config_path: &Path, options: LaunchOptions) -> Result<Outcome, Lau
         cpu::set_cpuid(&vcpu, index, &supported_cpuid)?;
         cpu::set_common_state(&vcpu, index)?;
         if index == 0 {
-            cpu::set_boot_state(&vcpu, &memory, loaded.entry)?;
+            cpu::set_boot_state(&vcpu, memory, loaded.entry)?;
         }
         vcpus.push(vcpu);
     }
-
-    let (outcome, all_stopped) = run_until_outcome(&config, vcpus, bus)?;
-    if options.report_peak_rss {
-        report_peak_rss();
-    }
-    if all_stopped {
-        drop(vm);
-        drop::<GuestMemory>(memory);
-    } else {
-        // FIXME: a vCPU that ignores kicks (stuck in the host kernel) is left to the process
-        // exit, since joining it could hang the launcher. Its VM and memory are leaked on
-        // purpose so they are never unmapped under the running thread.
-        std::mem::forget(vm);
-        std::mem::forget(memory);
-    }
-    Ok(outcome)
+    Ok((vcpus, bus))
 }
 
 /// Opens `/dev/kvm` and checks the features and limits this launcher relies on.
@@ -215,7 +241,7 @@ fn open_serial_sink(config: &GuestConfig) -> Result<SerialSink, LaunchError> {
     })
 }
 
-/// A VM with the in-kernel interrupt controllers and PIT, and the pages KVM needs in the gap.
+/// An empty VM with the pages KVM needs in the MMIO gap.
 fn create_vm(kvm: &Kvm) -> Result<VmFd, LaunchError> {
     let ioctl_error = |ioctl| move |source| LaunchError::VmSetup { ioctl, source };
     let vm = kvm.create_vm().map_err(ioctl_error("KVM_CREATE_VM"))?;
@@ -223,6 +249,13 @@ fn create_vm(kvm: &Kvm) -> Result<VmFd, LaunchError> {
         .map_err(ioctl_error("KVM_SET_TSS_ADDR"))?;
     vm.set_identity_map_address(layout::KVM_IDENTITY_MAP_ADDR)
         .map_err(ioctl_error("KVM_SET_IDENTITY_MAP_ADDR"))?;
+    Ok(vm)
+}
+
+/// The in-kernel PIC, IOAPIC, LAPICs and PIT. Must precede vCPU creation: KVM decides then
+/// whether a vCPU has an in-kernel LAPIC (and so waits for INIT/SIPI).
+fn create_interrupt_controllers(vm: &VmFd) -> Result<(), LaunchError> {
+    let ioctl_error = |ioctl| move |source| LaunchError::VmSetup { ioctl, source };
     vm.create_irq_chip()
         .map_err(ioctl_error("KVM_CREATE_IRQCHIP"))?;
     let pit_config = kvm_pit_config {
@@ -230,8 +263,7 @@ fn create_vm(kvm: &Kvm) -> Result<VmFd, LaunchError> {
         ..Default::default()
     };
     vm.create_pit2(pit_config)
-        .map_err(ioctl_error("KVM_CREATE_PIT2"))?;
-    Ok(vm)
+        .map_err(ioctl_error("KVM_CREATE_PIT2"))
 }
 
 /// Starts input, signal and vCPU threads, waits for the first ending, and tears down. The

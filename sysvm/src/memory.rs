@@ -30,38 +30,35 @@ pub enum MemoryError {
     },
 }
 
-/// Maps `memory_mib` MiB of guest RAM around the MMIO gap and hands each region to KVM.
-pub fn create_guest_memory(vm: &VmFd, memory_mib: u64) -> Result<GuestMemory, MemoryError> {
+/// Maps `memory_mib` MiB of guest RAM around the MMIO gap (host memory only; see
+/// [`register_guest_memory`] for telling KVM).
+pub fn map_guest_memory(memory_mib: u64) -> Result<GuestMemory, MemoryError> {
     let ranges: Vec<(GuestAddress, usize)> = ram_regions(memory_mib << 20)
         .into_iter()
         .map(|(start, size)| (GuestAddress(start), size as usize))
         .collect();
-    let memory = GuestMemory::from_ranges(&ranges).map_err(|source| MemoryError::Map {
+    GuestMemory::from_ranges(&ranges).map_err(|source| MemoryError::Map {
         mib: memory_mib,
         source,
-    })?;
+    })
+}
 
+/// Hands each region of `memory` to KVM as one memory slot.
+pub fn register_guest_memory(vm: &VmFd, memory: &GuestMemory) -> Result<(), MemoryError> {
     for (slot, region) in memory.iter().enumerate() {
         let slot = slot as u32;
-        let host_address = region
-            .get_host_address(vm_memory::MemoryRegionAddress(0))
-            .map_err(|_| MemoryError::Map {
-                mib: memory_mib,
-                source: vm_memory::mmap::FromRangesError::InvalidGuestRegion,
-            })?;
         let slot_description = kvm_userspace_memory_region {
             slot,
             flags: 0,
             guest_phys_addr: region.start_addr().0,
             memory_size: region.len(),
-            userspace_addr: host_address as u64,
+            userspace_addr: region.as_ptr() as u64,
         };
         // SAFETY: the slot describes a live mapping owned by `memory`, which the caller keeps
-        // for as long as the VM exists (it is moved into the run loop and dropped after every
-        // vCPU has stopped or the process exits). Slots do not overlap: ram_regions returns
-        // disjoint ranges.
+        // for as long as the VM can run (launch drops it only after every vCPU has stopped,
+        // and leaks it otherwise). Slots do not overlap: ram_regions returns disjoint ranges.
         unsafe { vm.set_user_memory_region(slot_description) }
             .map_err(|source| MemoryError::RegisterSlot { slot, source })?;
     }
-    Ok(memory)
+    Ok(())
 }
