@@ -24,7 +24,7 @@ pub enum Outcome {
     PowerOff,
     /// The guest asked the i8042 to pulse the reset line.
     Reset,
-    /// KVM reported a system event (shutdown/reset) of this type.
+    /// KVM reported a shutdown or reset system event (of this type).
     SystemEvent(u32),
     /// A vCPU triple-faulted; a real machine would reset.
     TripleFault { vcpu: u32 },

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use kvm_bindings::{KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN};
 use kvm_ioctls::{VcpuExit, VcpuFd};
 use vmm_sys_util::signal::{register_signal_handler, Killable, SIGRTMIN};
 
@@ -124,7 +125,14 @@ fn handle_exit(index: u32, exit: VcpuExit<'_>, bus: &PortBus) -> Step {
         }
         VcpuExit::Intr | VcpuExit::IrqWindowOpen => Step::Continue,
         VcpuExit::Shutdown => Step::Stop(Outcome::TripleFault { vcpu: index }),
-        VcpuExit::SystemEvent(kind, _) => Step::Stop(Outcome::SystemEvent(kind)),
+        VcpuExit::SystemEvent(kind, _)
+            if kind == KVM_SYSTEM_EVENT_SHUTDOWN || kind == KVM_SYSTEM_EVENT_RESET =>
+        {
+            Step::Stop(Outcome::SystemEvent(kind))
+        }
+        VcpuExit::SystemEvent(kind, data) => Step::Fatal(format!(
+            "KVM system event {kind} (e.g. guest crash) on vCPU {index}, data {data:x?}"
+        )),
         VcpuExit::FailEntry(reason, cpu) => Step::Fatal(format!(
             "KVM could not enter vCPU {index} (hardware entry failure reason {reason:#x} on \
              host CPU {cpu})"

@@ -129,8 +129,11 @@ pub fn boot(config: &Path, extra_args: &[&str]) -> Run {
     finish(child, RUN_TIMEOUT)
 }
 
-/// Waits for `child` with a timeout (killing it then) and collects its output.
+/// Waits for `child` with a timeout (killing it then) and collects its output. The pipes are
+/// drained while it runs, so a chatty guest never blocks on a full pipe.
 pub fn finish(mut child: Child, timeout: Duration) -> Run {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;
     let status: ExitStatus = loop {
         if let Some(status) = child.try_wait().expect("wait for pvm") {
@@ -143,19 +146,21 @@ pub fn finish(mut child: Child, timeout: Duration) -> Run {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stdout.take() {
-        pipe.read_to_string(&mut stdout).expect("read stdout");
-    }
-    if let Some(mut pipe) = child.stderr.take() {
-        pipe.read_to_string(&mut stderr).expect("read stderr");
-    }
     Run {
         code: status.code(),
-        stdout,
-        stderr,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 /// FNV-1a (32-bit), as the bootinfo guest computes it over the initrd.
