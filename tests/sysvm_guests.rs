@@ -4,7 +4,7 @@
 
 mod sysvm_support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use sysvm_support::*;
@@ -243,11 +243,7 @@ fn sigterm_tears_down_cleanly() {
     let child = spawn_hanging_guest("sigterm", Stdio::null());
     // Let the guest reach its halt loop so the signal lands on a running VM.
     std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    assert!(send_sigterm(child.id()));
     let run = finish(child, RUN_TIMEOUT);
     assert_eq!(run.code, Some(128 + 15), "{run:?}");
     assert!(run.stdout.contains("halting forever"), "{run:?}");

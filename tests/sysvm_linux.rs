@@ -96,9 +96,7 @@ fn finish_or_stop(child: std::process::Child, timeout: Duration) -> Run {
     let pid = child.id();
     let stopper = std::thread::spawn(move || {
         std::thread::sleep(timeout);
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
+        send_sigterm(pid);
     });
     let run = finish(child, timeout + Duration::from_secs(30));
     drop(stopper);

@@ -163,6 +163,14 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<St
     })
 }
 
+/// Sends SIGTERM to `pid` through the shell's builtin `kill`, so no procps is needed.
+pub fn send_sigterm(pid: u32) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 /// FNV-1a (32-bit), as the bootinfo guest computes it over the initrd.
 pub fn fnv1a(bytes: &[u8]) -> u32 {
     bytes.iter().fold(2_166_136_261u32, |hash, byte| {
