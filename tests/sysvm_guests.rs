@@ -4,7 +4,7 @@
 
 mod sysvm_support;
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sysvm_support::*;
@@ -264,4 +264,59 @@ fn escape_sequence_quits() {
     drop(stdin);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stderr.contains("quit by escape sequence"), "{run:?}");
+}
+
+#[test]
+fn terminal_is_raw_while_the_guest_runs_and_restored_after() {
+    if !can_boot_guests() {
+        return;
+    }
+    let has_script = Command::new("script")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !require(
+        "script(1) from util-linux, for a pseudo-terminal",
+        has_script,
+    ) {
+        return;
+    }
+    let dir = scratch_dir("tty");
+    let kernel = guests(BINARY).join("hello.elf");
+    let config = write_config(
+        &dir,
+        &config_text("tty", 1, 32, &kernel, "cmdline = \"hang\"\n"),
+    );
+    // Inside a pseudo-terminal: print the terminal settings, run the guest, print them again.
+    // The escape sequence is typed without a newline, so it reaches the launcher only if the
+    // terminal is in raw mode; otherwise the run hangs and the timeout fails the test.
+    let shell = format!(
+        "stty -g; '{}' sysvm boot --config '{}'; echo exit=$?; stty -g",
+        env!("CARGO_BIN_EXE_pvm"),
+        config.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &shell, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    let mut keyboard = child.stdin.take().expect("stdin pipe");
+    std::thread::sleep(Duration::from_millis(500));
+    std::io::Write::write_all(&mut keyboard, b"\x01x").expect("type escape");
+    let run = finish(child, RUN_TIMEOUT);
+    drop(keyboard);
+    let lines: Vec<&str> = run.stdout.lines().map(str::trim_end).collect();
+    assert!(lines.contains(&"exit=0"), "{run:?}");
+    assert!(run.stdout.contains("quit by escape sequence"), "{run:?}");
+    let settings: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|line| line.split(':').count() > 10)
+        .collect();
+    assert_eq!(settings.len(), 2, "{run:?}");
+    assert_eq!(settings[0], settings[1], "terminal settings not restored");
 }

@@ -103,9 +103,10 @@ pub fn launch(config_path: &Path, options: LaunchOptions) -> Result<Outcome, Lau
     let vm = create_vm(&kvm)?;
     let memory = map_guest_memory(config.memory_mib)?;
     let (vcpus, bus) = std::thread::scope(|scope| {
-        // KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period: 0.5 to 10 ms on this
-        // host, the largest part of boot time. Nothing else in setup needs the slots (guest
-        // memory is ordinary host memory until a vCPU runs), so the rest happens meanwhile.
+        // KVM_SET_USER_MEMORY_REGION takes 0.5 to 10 ms on this host whatever the size
+        // (most likely KVM's SRCU grace period), the largest part of boot time. Nothing else
+        // in setup needs the slots (guest memory is ordinary host memory until a vCPU runs),
+        // so the rest happens meanwhile.
         let registration = scope.spawn(|| register_guest_memory(&vm, &memory));
         let prepared = prepare_machine(&kvm, &vm, &memory, &config, sink);
         let registered = registration.join().map_err(|_| LaunchError::Thread {
