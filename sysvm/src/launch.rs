@@ -102,20 +102,11 @@ pub fn launch(config_path: &Path, options: LaunchOptions) -> Result<Outcome, Lau
 
     let vm = create_vm(&kvm)?;
     let memory = map_guest_memory(config.memory_mib)?;
-    let (vcpus, bus) = std::thread::scope(|scope| {
-        // KVM_SET_USER_MEMORY_REGION takes 0.5 to 10 ms on this host whatever the size
-        // (most likely KVM's SRCU grace period), the largest part of boot time. Nothing else
-        // in setup needs the slots (guest memory is ordinary host memory until a vCPU runs),
-        // so the rest happens meanwhile.
-        let registration = scope.spawn(|| register_guest_memory(&vm, &memory));
-        let prepared = prepare_machine(&kvm, &vm, &memory, &config, sink);
-        let registered = registration.join().map_err(|_| LaunchError::Thread {
-            what: "memory registration",
-            source: std::io::Error::other("panicked"),
-        })?;
-        registered?;
-        prepared
-    })?;
+    // Order matters for boot time: measured here, registering guest memory before the
+    // interrupt controllers and PIT exist takes ~0.2 ms, after them 4-12 ms.
+    register_guest_memory(&vm, &memory)?;
+    create_interrupt_controllers(&vm)?;
+    let (vcpus, bus) = prepare_machine(&kvm, &vm, &memory, &config, sink)?;
 
     let (outcome, all_stopped) = run_until_outcome(&config, vcpus, bus)?;
     if options.report_peak_rss {
@@ -143,7 +134,6 @@ fn prepare_machine(
     config: &GuestConfig,
     sink: SerialSink,
 ) -> Result<(Vec<VcpuFd>, Arc<PortBus>), LaunchError> {
-    create_interrupt_controllers(vm)?;
     let acpi = AcpiTables::build(config.vcpus);
     let inputs = BootInputs {
         kernel: &config.kernel,
