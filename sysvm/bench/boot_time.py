@@ -119,7 +119,9 @@ def main():
     if qemu_command:
         qemu_rss = [time_rss_kib(qemu_command, True) for _ in range(5)]
 
-    print(f"runs: {args.runs}, host: {os.uname().release}, date: {time.strftime('%Y-%m-%d')}")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"runs: {args.runs}, host: {os.uname().release}, date: {time.strftime('%Y-%m-%d')}, "
+          f"load average after: {load}")
     print()
     print("| launcher | first serial byte, median (min-max) | peak RSS (/usr/bin/time -f %M), max of 5 |")
     print("|---|---|---|")
