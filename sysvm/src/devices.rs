@@ -173,6 +173,11 @@ impl PortBus {
         }
     }
 
+    /// Says how many unhandled accesses there were, if not all were logged.
+    pub fn report_unhandled(&self) {
+        self.unhandled.report_suppressed();
+    }
+
     /// Logs a guest access to an address no device answers. Reads see all ones.
     pub fn unhandled_mmio(&self, address: u64, data: Option<&mut [u8]>) {
         let kind = if data.is_some() { "read" } else { "write" };

@@ -309,10 +309,11 @@ fn run_until_outcome(
         Outcome::Fault("every vCPU thread ended without reporting why".to_owned())
     });
     let all_stopped = vcpu::stop_all(threads, &stop, STOP_PATIENCE);
+    drop(raw_mode);
     if !all_stopped {
         eprintln!("pvm sysvm: a vCPU thread did not stop; exiting anyway");
     }
-    drop(raw_mode);
+    bus.report_unhandled();
     Ok((outcome, all_stopped))
 }
 

@@ -35,8 +35,15 @@ impl RateLimitedLog {
     }
 
     /// How many events were counted, logged or not.
-    #[cfg(test)]
     pub fn count(&self) -> u32 {
         self.seen.load(Ordering::Relaxed)
+    }
+
+    /// Prints the total if some events went unlogged, so the user knows how many there were.
+    pub fn report_suppressed(&self) {
+        let seen = self.count();
+        if seen > self.limit {
+            eprintln!("pvm sysvm: {seen} {} in all", self.what);
+        }
     }
 }
