@@ -35,6 +35,8 @@ const LOADED_HIGH: u8 = 1 << 0;
 const BOOT_FLAG_MAGIC: u16 = 0xaa55;
 const HDRS_MAGIC: u32 = 0x5372_6448;
 const PAGE_SIZE: u64 = 0x1000;
+/// Highest initrd address for kernels that do not state one (boot protocol < 2.03).
+const DEFAULT_INITRD_ADDR_MAX: u32 = 0x37ff_ffff;
 
 /// Why the kernel or initrd could not be put into guest memory.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +166,12 @@ fn load_bzimage(
         )));
     }
 
-    let initrd_ceiling = u64::from(header.initrd_addr_max).saturating_add(1);
+    // Protocols before 2.03 have no initrd_addr_max field; their limit is fixed.
+    let initrd_addr_max = match header.initrd_addr_max {
+        0 => DEFAULT_INITRD_ADDR_MAX,
+        limit => limit,
+    };
+    let initrd_ceiling = u64::from(initrd_addr_max).saturating_add(1);
     let initrd = load_initrd(memory, inputs, loaded.kernel_end, initrd_ceiling)?;
 
     header.type_of_loader = LOADER_TYPE_UNDEFINED;
@@ -326,4 +333,71 @@ fn write(
             what,
             reason: error.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(mib: u64) -> GuestMemory {
+        crate::memory::map_guest_memory(mib).expect("map guest memory")
+    }
+
+    fn initrd_file(name: &str, size: usize) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("pvm-sysvm-{name}-{}", std::process::id()));
+        std::fs::write(&path, vec![0xa5u8; size]).expect("write initrd");
+        path
+    }
+
+    fn inputs<'a>(initrd: &'a Path, memory_mib: u64) -> BootInputs<'a> {
+        BootInputs {
+            kernel: Path::new("unused"),
+            initrd: Some(initrd),
+            cmdline: "",
+            memory_bytes: memory_mib << 20,
+        }
+    }
+
+    #[test]
+    fn initrd_goes_to_the_top_of_ram_page_aligned() {
+        let path = initrd_file("top", 5000);
+        let memory = memory(32);
+        let placed = load_initrd(&memory, &inputs(&path, 32), 0x20_0000, u64::MAX)
+            .expect("load")
+            .expect("placed");
+        assert_eq!(placed.size, 5000);
+        assert_eq!(placed.address % PAGE_SIZE, 0);
+        assert!(placed.address + placed.size <= 32 << 20);
+        assert!(placed.address + placed.size + PAGE_SIZE > 32 << 20);
+        let mut first = [0u8; 1];
+        memory
+            .read_slice(&mut first, GuestAddress(placed.address))
+            .expect("read back");
+        assert_eq!(first[0], 0xa5);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn initrd_respects_the_kernel_ceiling() {
+        let path = initrd_file("ceiling", 100);
+        let placed = load_initrd(&memory(64), &inputs(&path, 64), 0x20_0000, 0x100_0000)
+            .expect("load")
+            .expect("placed");
+        assert!(placed.address + placed.size <= 0x100_0000);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn initrd_that_overlaps_the_kernel_is_refused() {
+        let path = initrd_file("big", 15 << 20);
+        let result = load_initrd(&memory(16), &inputs(&path, 16), 0x20_0000, u64::MAX);
+        assert!(matches!(result, Err(BootError::InitrdTooLarge { .. })));
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn empty_cmdline_is_allowed_and_long_one_refused() {
+        assert!(build_cmdline("").is_ok());
+        assert!(build_cmdline(&"x".repeat(layout::CMDLINE_MAX + 1)).is_err());
+    }
 }
