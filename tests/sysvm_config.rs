@@ -198,3 +198,39 @@ fn config_errors_win_over_a_missing_kvm() {
     };
     assert_refused(&run, 65, &["colour"]);
 }
+
+#[test]
+fn spec_documents_every_exit_code_and_config_key() {
+    let spec = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/sysvm.md"))
+        .expect("read spec/sysvm.md");
+    for code in [
+        "| 0 |",
+        "| V |",
+        "| 64 |",
+        "| 65 |",
+        "| 69 |",
+        "| 70 |",
+        "| 74 |",
+        "| 128+N |",
+    ] {
+        assert!(
+            spec.contains(code),
+            "spec/sysvm.md lacks exit code row {code}"
+        );
+    }
+    for key in [
+        "`name`",
+        "`vcpus`",
+        "`memory_mib`",
+        "`kernel`",
+        "`initrd`",
+        "`cmdline`",
+        "`serial.mode`",
+        "`serial.path`",
+    ] {
+        assert!(
+            spec.contains(&format!("| {key} |")),
+            "spec/sysvm.md lacks config key {key}"
+        );
+    }
+}

@@ -60,6 +60,20 @@ fn smp_guest_sees_every_vcpu() {
 }
 
 #[test]
+fn smp_guest_runs_the_maximum_of_32_vcpus() {
+    if !can_boot_guests() {
+        return;
+    }
+    let dir = scratch_dir("smp32");
+    let kernel = guests(BINARY).join("smp.elf");
+    let config = write_config(&dir, &config_text("smp32", 32, 64, &kernel, ""));
+    let run = boot(&config, &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("smp: 32 of 32 cpus online"), "{run:?}");
+    assert_eq!(line_count(&run.stdout, " online"), 33, "{run:?}");
+}
+
+#[test]
 fn memtouch_reports_the_expected_checksum() {
     if !can_boot_guests() {
         return;
