@@ -2,7 +2,7 @@
 //! build the VM as a linear list of steps, run the vCPUs, and tear down on the first ending.
 //!
 //! **Invariant:** every error before the vCPUs start leaves nothing running and no terminal
-//! state changed; after they start, every ending goes through [`run_until_outcome`], which
+//! state changed; after they start, every ending goes through `run_until_outcome`, which
 //! restores the terminal.
 
 use std::fs::OpenOptions;
