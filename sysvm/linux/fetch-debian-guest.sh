@@ -10,6 +10,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# apt downloads as the unprivileged _apt user when run as root; let it write here.
+chmod 0777 "$work"
 cd "$work"
 
 # The metapackage only depends on the versioned image package; resolve and fetch that one.
