@@ -106,7 +106,7 @@ fn dispatch(c: &mut Criterion) {
                 b.iter(|| {
                     let mut vm = pvm_runtime::load_bytes(
                         bytes,
-                        &[],
+                        &pvm_runtime::Library::default(),
                         Options::default(),
                         Box::new(std::io::sink()),
                     )

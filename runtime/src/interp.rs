@@ -26,6 +26,9 @@ pub(crate) enum Called {
 impl Vm {
     /// Runs from the top frame until the frame stack shrinks to `stop_depth`, and
     /// returns the value the last frame returned.
+    // The negated comparisons (`!(x < y)`) are deliberate: with a NaN operand they
+    // differ from the opposite comparison, and `jnlt` must mean exactly "not <".
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub(crate) fn execute(&mut self, stop_depth: usize) -> Result<Value, RuntimeError> {
         let mut closure: *mut ObjClosure;
         let mut code: *const Instr;
@@ -893,11 +896,11 @@ impl Vm {
         let method = unsafe { (*class).methods.get(&StrKey(name)).copied() };
         match method {
             Some(method) => self.call_method(method, receiver_slot, argc),
-            // SAFETY: names are interned constants, live for the VM's lifetime.
-            None => Err(Fault::Message(format!(
-                "Undefined property '{}'.",
-                unsafe { &(*name).text }
-            ))),
+            None => {
+                // SAFETY: names are interned constants, live for the VM's lifetime.
+                let name = unsafe { &(*name).text };
+                Err(Fault::Message(format!("Undefined property '{name}'.")))
+            }
         }
     }
 
