@@ -20,6 +20,7 @@ mod map;
 pub mod object;
 mod print;
 mod stack;
+mod table;
 pub mod value;
 pub mod verify;
 mod vm;

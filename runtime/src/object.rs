@@ -147,7 +147,7 @@ impl Hasher for PassThroughHasher {
     }
 }
 
-pub type Table = HashMap<StrKey, Value, BuildHasherDefault<PassThroughHasher>>;
+pub use crate::table::Table;
 
 #[repr(C)]
 pub struct ObjClass {
