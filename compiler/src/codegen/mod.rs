@@ -140,6 +140,9 @@ pub struct Generator<'r> {
     globals: HashMap<&'r str, u32>,
     /// The names the top level declares, in order: what a module exports.
     exports: Vec<Export>,
+    /// The slots in `exports`, so redefinitions are found without a scan (a
+    /// scan made compiling N globals cost N²).
+    exported_slots: std::collections::HashSet<u32>,
     /// What each `import` path of this module refers to.
     imports: &'r HashMap<&'r str, ImportTarget>,
     /// This module's index in the module table, for an imported module.
@@ -184,6 +187,7 @@ pub fn generate<'r>(
         functions: Vec::new(),
         globals: HashMap::new(),
         exports: Vec::new(),
+        exported_slots: std::collections::HashSet::new(),
         imports: unit.imports,
         module: unit.module,
     };
@@ -239,7 +243,7 @@ impl<'r> Generator<'r> {
     /// Defines top-level name `name` from register `src`; the module exports it.
     fn define_global(&mut self, name: &'r str, src: u8, pos: Pos) {
         let slot = self.global_slot(name);
-        if !self.exports.iter().any(|export| export.slot == slot) {
+        if self.exported_slots.insert(slot) {
             let name = self.program.string(name);
             self.exports.push(Export { name, slot });
         }
