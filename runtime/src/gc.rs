@@ -11,6 +11,7 @@ use crate::vm::Vm;
 impl Vm {
     /// Runs a full mark-and-sweep collection.
     pub fn collect_garbage(&mut self) {
+        let started = std::time::Instant::now();
         let top = self.stack_top;
         for &value in self.stack.range(0, top) {
             self.heap.mark_value(value);
@@ -85,6 +86,9 @@ impl Vm {
         }
         self.heap.trace();
         self.heap.sweep();
+        let pause = started.elapsed();
+        self.heap.pause_total += pause;
+        self.heap.pause_max = self.heap.pause_max.max(pause);
         debug_assert!(self.frames.iter().all(|frame| {
             // SAFETY: frames hold closures that were just marked, hence not freed.
             unsafe { (*frame.closure).header.kind == ObjKind::Closure }

@@ -50,6 +50,9 @@ pub struct Heap {
     allocations_since_gc: u32,
     held: bool,
     pub(crate) collections: u64,
+    /// Time spent collecting, in total and in the longest single collection.
+    pub(crate) pause_total: std::time::Duration,
+    pub(crate) pause_max: std::time::Duration,
     /// The heap limit (`--max-heap`); the interpreter raises `Out of memory.` at
     /// its next check once a collection cannot bring the heap below it.
     pub(crate) max_bytes: usize,
@@ -71,6 +74,8 @@ impl Heap {
             allocations_since_gc: 0,
             held: false,
             collections: 0,
+            pause_total: std::time::Duration::ZERO,
+            pause_max: std::time::Duration::ZERO,
             max_bytes: usize::MAX,
             over_limit: false,
         }

@@ -401,6 +401,11 @@ impl Vm {
         self.heap.collections
     }
 
+    /// Time spent in collections: (total, longest single pause).
+    pub fn gc_pauses(&self) -> (std::time::Duration, std::time::Duration) {
+        (self.heap.pause_total, self.heap.pause_max)
+    }
+
     /// The most bytes the heap has accounted for at once.
     pub fn peak_heap_bytes(&self) -> usize {
         self.heap.peak_bytes
