@@ -15,6 +15,7 @@ impl Vm {
                 name,
                 methods: Table::default(),
                 initializer: Value::NIL,
+                field_hint: 0,
             },
             0,
         );
@@ -23,11 +24,13 @@ impl Vm {
 
     pub(crate) fn alloc_instance(&mut self, class: *mut ObjClass) -> Value {
         self.maybe_collect();
+        // SAFETY: callers pass a live class (checked kind, rooted by the caller).
+        let hint = unsafe { (*class).field_hint };
         let instance = self.heap.insert(
             ObjInstance {
                 header: Header::new(ObjKind::Instance),
                 class,
-                fields: Table::default(),
+                fields: Table::with_capacity(hint),
             },
             0,
         );

@@ -260,14 +260,16 @@ impl Heap {
         }
         self.collections += 1;
         self.allocations_since_gc = 0;
-        // Grow with the live heap, but collect again before passing the limit.
+        // Collect again once the heap has grown by half of what survived: a
+        // factor of two (Lua's default pause) measured 25% more peak memory on
+        // binary_trees for little speed. Never pass the limit, either.
         // Close to the limit that would mean collecting at every allocation, so
         // keep at least an eighth of the limit as headroom; the interpreter's
         // heap check then reports the overrun at its next call or loop.
         let live = self.bytes_allocated;
         self.over_limit = live > self.max_bytes;
         let headroom = (self.max_bytes / 8).max(INITIAL_THRESHOLD);
-        let target = live.saturating_mul(2).max(INITIAL_THRESHOLD);
+        let target = (live + live / 2).max(INITIAL_THRESHOLD);
         self.next_gc = if target <= self.max_bytes {
             target
         } else {

@@ -571,6 +571,8 @@ impl Vm {
                         let name = self.constant_string(name);
                         if (*instance).fields.insert(StrKey(name), reg!(src)).is_none() {
                             self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
+                            let class = (*instance).class;
+                            (*class).field_hint = (*class).field_hint.max((*instance).fields.len());
                         }
                     }
 

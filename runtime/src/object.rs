@@ -156,6 +156,9 @@ pub struct ObjClass {
     pub methods: Table,
     /// The `init` method, cached because every construction looks it up.
     pub initializer: Value,
+    /// The most fields an instance of this class has had: new instances reserve
+    /// that much, so filling them in `init` allocates once, exactly sized.
+    pub field_hint: usize,
 }
 
 #[repr(C)]

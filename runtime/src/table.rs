@@ -23,6 +23,13 @@ pub struct Table {
 }
 
 impl Table {
+    pub fn with_capacity(capacity: usize) -> Table {
+        Table {
+            entries: Vec::with_capacity(capacity),
+            index: None,
+        }
+    }
+
     #[inline]
     pub fn get(&self, key: &StrKey) -> Option<&Value> {
         match &self.index {
