@@ -135,7 +135,7 @@ impl Vm {
             (&*(left.as_object() as *mut ObjString)).text.len()
                 + (&*(right.as_object() as *mut ObjString)).text.len()
         };
-        self.reserve(len)?;
+        self.check_string_size(len, "String concatenation")?;
         // SAFETY: the caller checked both kinds; the strings stay rooted in the
         // caller's registers while the result is interned.
         let text = unsafe {

@@ -501,14 +501,19 @@ impl Vm {
                         if reg!(class).object_kind() != Some(ObjKind::Class) {
                             throw!("Malformed program: 'inherit' target is not a class.");
                         }
-                        let parent = &*(parent.as_object() as *mut ObjClass);
-                        let child = &mut *(reg!(class).as_object() as *mut ObjClass);
-                        for (&key, &method) in parent.methods.iter() {
-                            if child.methods.insert(key, method).is_none() {
+                        // Copy the methods out first: a hand-made file may make a
+                        // class inherit from itself, and the two tables would alias.
+                        let parent = parent.as_object() as *mut ObjClass;
+                        let methods: Vec<(StrKey, Value)> =
+                            (*parent).methods.iter().map(|(&k, &m)| (k, m)).collect();
+                        let initializer = (*parent).initializer;
+                        let child = reg!(class).as_object() as *mut ObjClass;
+                        for (key, method) in methods {
+                            if (*child).methods.insert(key, method).is_none() {
                                 self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
                             }
                         }
-                        child.initializer = parent.initializer;
+                        (*child).initializer = initializer;
                     }
 
                     Instr::Method {

@@ -30,7 +30,7 @@ pub use heap::GcStress;
 pub use value::Value;
 pub use vm::{
     Library, NativeDef, NativeMember, NativeModuleDef, Options, Permissions, Vm,
-    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HEAP,
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HEAP, MAX_STRING_BYTES,
 };
 
 /// Decodes, verifies and loads the bytes of a `.pbc` file.

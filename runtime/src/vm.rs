@@ -86,6 +86,10 @@ impl Default for Options {
 /// the OOM killer.
 pub const DEFAULT_MAX_HEAP: usize = 2 << 30;
 
+/// The longest string pvm builds (1 GiB): past it, concatenation and the
+/// string methods raise an error instead of asking the allocator for more.
+pub const MAX_STRING_BYTES: usize = 1 << 30;
+
 /// Default call-depth limit. Frames live on the VM's own stack, not Rust's, so
 /// this is about catching runaway recursion, not protecting the host.
 pub const DEFAULT_MAX_CALL_DEPTH: usize = 100_000;
@@ -335,6 +339,21 @@ impl Vm {
             return Ok(());
         }
         Err(crate::NativeError::Error(self.out_of_memory_message()))
+    }
+
+    /// Refuses to build a string of `bytes` bytes past [`MAX_STRING_BYTES`] or
+    /// the heap limit; `what` names the operation in the message.
+    pub fn check_string_size(
+        &mut self,
+        bytes: usize,
+        what: &str,
+    ) -> Result<(), crate::NativeError> {
+        if bytes > MAX_STRING_BYTES {
+            return Err(crate::NativeError::Error(format!(
+                "{what} would build a string of {bytes} bytes (limit {MAX_STRING_BYTES})."
+            )));
+        }
+        self.reserve(bytes)
     }
 
     pub(crate) fn out_of_memory_message(&self) -> String {

@@ -111,7 +111,11 @@ fn join(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
             text.push_str(&separator);
         }
         vm.display(item, &mut text);
+        if text.len() > crate::vm::MAX_STRING_BYTES {
+            break;
+        }
     }
+    vm.check_string_size(text.len(), "join()")?;
     Ok(vm.string_value(&text))
 }
 

@@ -121,28 +121,28 @@ fn index_of(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
 fn replace(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
     let old = string_arg(vm, args[1], "replace")?.to_owned();
     let new = string_arg(vm, args[2], "replace")?.to_owned();
+    let string = receiver(args[0]);
+    // Like Python: an empty pattern inserts `new` between every character, so
+    // the result can be far longer than the input; size it before building it.
+    let occurrences = if old.is_empty() {
+        string.chars + 1
+    } else {
+        string.text.matches(old.as_str()).count()
+    };
+    let bytes = string.text.len() - occurrences * old.len() + occurrences.saturating_mul(new.len());
+    vm.check_string_size(bytes, "replace()")?;
     let text = &receiver(args[0]).text;
-    // Like Python: an empty pattern inserts `new` between every character.
     let replaced = text.replace(old.as_str(), &new);
     Ok(vm.string_value(&replaced))
 }
-
-/// The largest string `repeat` builds, so a typo cannot ask for terabytes.
-const MAX_REPEAT_BYTES: usize = 1 << 30;
 
 fn repeat(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
     let count = integer_arg(args[1], "repeat")?;
     if count < 0 {
         return native_error("repeat() needs a count of zero or more.");
     }
-    let text = &receiver(args[0]).text;
-    let bytes = text.len().saturating_mul(count as usize);
-    if bytes > MAX_REPEAT_BYTES {
-        return native_error(format!(
-            "repeat() would build a string of {bytes} bytes (limit {MAX_REPEAT_BYTES})."
-        ));
-    }
-    vm.reserve(bytes)?;
+    let bytes = receiver(args[0]).text.len().saturating_mul(count as usize);
+    vm.check_string_size(bytes, "repeat()")?;
     let text = &receiver(args[0]).text;
     let repeated = text.repeat(count as usize);
     Ok(vm.string_value(&repeated))
