@@ -59,15 +59,11 @@ fn assert_ends(output: &Output, code: i32, message: &str) {
 const EXIT_RUNTIME: i32 = 70;
 
 #[test]
-#[ignore = "FIXME: string concatenation has no size limit; `s = s + s` in a loop aborts pvm \
-            (allocation failure) instead of a runtime error, see report"]
 fn string_doubling_is_a_runtime_error() {
     assert_ends(&run("string_doubling.lox"), EXIT_RUNTIME, "runtime error");
 }
 
 #[test]
-#[ignore = "FIXME: replace() has no size limit; `s.replace(\"\", s)` squares the length and \
-            aborts pvm (allocation failure) instead of a runtime error, see report"]
 fn string_replace_squaring_is_a_runtime_error() {
     assert_ends(
         &run("string_replace_squares.lox"),
