@@ -12,11 +12,9 @@ fn locals_are_read_in_place_and_chains_reuse_the_result_register() {
     let source = "fun f(a, b) { var c = a + b * 2 - 1; return c; }";
     assert_eq!(
         function_listing(source, 1),
-        "loadint r5 2\n\
-         mul r4 r2 r5\n\
+        "mulk r4 r2 #0\n\
          add r3 r1 r4\n\
-         loadint r4 1\n\
-         sub r3 r3 r4\n\
+         subk r3 r3 #1\n\
          return r3\n\
          returnnil"
     );
@@ -88,17 +86,15 @@ fn captured_block_locals_are_closed_at_block_end() {
 
 #[test]
 fn loops_jump_relative_to_the_next_instruction() {
+    // Inverted: tested once on entry, then at the bottom with a backward compare-and-branch.
     let source = "for (var i = 0; i < 3; i = i + 1) print i;";
     assert_eq!(
         function_listing(source, 0),
         "loadint r0 0\n\
-         loadint r2 3\n\
-         lt r1 r0 r2\n\
-         jumpiffalse r1 4\n\
+         jnltk r0 #0 3\n\
          print r0\n\
-         loadint r1 1\n\
-         add r0 r0 r1\n\
-         jump -7\n\
+         addk r0 r0 #1\n\
+         jltk r0 #0 -3\n\
          returnnil"
     );
 }

@@ -5,6 +5,7 @@
 
 use pvm_bytecode::Instr;
 
+use super::cond::number_literal;
 use super::{Gen, Generator};
 use crate::ast::*;
 use crate::diagnostic::Pos;
@@ -23,7 +24,7 @@ impl<'r> Generator<'r> {
     }
 
     /// The register of `expr` if it is a read of a local of the current function.
-    fn local_register(&self, expr: &'r Expr<'r>) -> Option<u8> {
+    pub(super) fn local_register(&self, expr: &'r Expr<'r>) -> Option<u8> {
         let id = match expr.kind {
             ExprKind::Variable { id, .. } | ExprKind::This { id } => id,
             _ => return None,
@@ -157,9 +158,21 @@ impl<'r> Generator<'r> {
                 right,
                 at,
             } => {
-                let a = self.operand_into(left, dst, Some(right))?;
-                let b = self.expr_any(right)?;
-                self.emit(binary_instr(*op, dst, a, b), *at);
+                // `x op 1` takes its number from the constant pool instead of loading it
+                // into a register first. Only a right-hand literal: it is the operand the
+                // instruction reads second, so nothing about order or errors changes, and
+                // no rewriting of one operator as another (`x - 0` is not `x + 0` for -0).
+                if let (Some(value), Some(with_constant)) =
+                    (number_literal(right), binary_k_form(*op))
+                {
+                    let a = self.operand_into(left, dst, None)?;
+                    let k = self.program.number(value);
+                    self.emit(with_constant(dst, a, k), *at);
+                } else {
+                    let a = self.operand_into(left, dst, Some(right))?;
+                    let b = self.expr_any(right)?;
+                    self.emit(binary_instr(*op, dst, a, b), *at);
+                }
             }
             ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
             ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
@@ -419,6 +432,17 @@ pub(super) fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
         BinaryOp::LessEqual => Instr::Le { dst, a, b },
         BinaryOp::Greater => Instr::Gt { dst, a, b },
         BinaryOp::GreaterEqual => Instr::Ge { dst, a, b },
+    }
+}
+
+/// The constant-operand instruction `R[dst] = R[a] op K[k]`, for the operators that have one.
+fn binary_k_form(op: BinaryOp) -> Option<fn(u8, u8, u32) -> Instr> {
+    match op {
+        BinaryOp::Add => Some(|dst, a, k| Instr::AddK { dst, a, k }),
+        BinaryOp::Subtract => Some(|dst, a, k| Instr::SubK { dst, a, k }),
+        BinaryOp::Multiply => Some(|dst, a, k| Instr::MulK { dst, a, k }),
+        BinaryOp::Divide => Some(|dst, a, k| Instr::DivK { dst, a, k }),
+        _ => None,
     }
 }
 
