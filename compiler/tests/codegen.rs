@@ -32,15 +32,37 @@ fn assignment_to_a_local_writes_its_register_last() {
          move r1 r3\n\
          returnnil"
     );
-    // `a + f(...)` where the call may change `a` (through a closure) copies `a` first.
+    // `a + g()` where a closure captures `a`, so the call may change it: `a` is copied first.
+    let source = "fun f(a, g) { fun h() { a = 0; } return a + g(); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "closure r3 fn2\n\
+         move r4 r1\n\
+         move r5 r2\n\
+         call r5 0\n\
+         add r4 r4 r5\n\
+         return r4\n\
+         returnnil"
+    );
+    // No closure captures `a`, so no call can change it: it is read in place.
     let source = "fun f(a, g) { return a + g(); }";
     assert_eq!(
         function_listing(source, 1),
-        "move r3 r1\n\
-         move r4 r2\n\
+        "move r4 r2\n\
          call r4 0\n\
-         add r3 r3 r4\n\
+         add r3 r1 r4\n\
          return r3\n\
+         returnnil"
+    );
+    // An assignment to `a` on the right still forces the copy.
+    let source = "fun f(a) { return a + (a = 2); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r2 r1\n\
+         loadint r1 2\n\
+         move r3 r1\n\
+         add r2 r2 r3\n\
+         return r2\n\
          returnnil"
     );
 }

@@ -11,7 +11,6 @@
 
 use pvm_bytecode::Instr;
 
-use super::expr::can_write_locals;
 use super::{Gen, Generator};
 use crate::ast::*;
 use crate::diagnostic::Pos;
@@ -114,10 +113,8 @@ impl<'r> Generator<'r> {
     /// Evaluates an operand of a compare-and-branch: a local in place unless `later` (still to
     /// be evaluated) could change it, anything else into a fresh temporary.
     fn condition_operand(&mut self, expr: &'r Expr<'r>, later: Option<&'r Expr<'r>>) -> Gen<u8> {
-        if !later.is_some_and(can_write_locals) {
-            if let Some(reg) = self.local_register(expr) {
-                return Ok(reg);
-            }
+        if let Some(reg) = self.local_in_place(expr, later.as_slice()) {
+            return Ok(reg);
         }
         let reg = self.alloc(expr.pos)?;
         self.expr_to(expr, reg)?;
