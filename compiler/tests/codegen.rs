@@ -240,3 +240,23 @@ fn the_disassembler_can_read_the_output() {
     assert!(text.contains("function #1 f"), "{text}");
     assert!(text.contains("call"), "{text}");
 }
+
+#[test]
+fn short_compare_jumps_out_of_range_become_a_negated_test_and_a_long_jump() {
+    // Each `x = x + 1;` on a local is one instruction, so the body is 40,000 long: past the
+    // 32,767 a 16-bit offset reaches, both forward (the entry test) and backward.
+    let body = "x = x + 1; ".repeat(40_000);
+    let source = format!("fun f(x) {{ while (x < 5) {{ {body} }} }}");
+    let program = compile(&source);
+    let code = &program.functions[1].code;
+    let rendered = listing(&code[..2]);
+    assert_eq!(rendered, "jltk r1 #0 1\njump 40002");
+    let tail = listing(&code[code.len() - 3..]);
+    assert_eq!(tail, "jnltk r1 #0 1\njump -40002\nreturnnil");
+    // Short ones in range stay single instructions.
+    let source = "fun f(x) { while (x < 5) x = x + 1; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "jnltk r1 #0 2\naddk r1 r1 #1\njltk r1 #0 -2\nreturnnil"
+    );
+}
