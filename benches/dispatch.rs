@@ -8,7 +8,7 @@
 //! given to criterion as the throughput, so reports read as instructions/second.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pvm_bytecode::{Instr, Program};
+use pvm_bytecode::{Instr, OperandKind, Program};
 use pvm_runtime::Options;
 
 const ITERATIONS: u32 = 200_000;
@@ -71,11 +71,10 @@ fn instructions_per_iteration(program: &Program, case: &Case) -> u64 {
         .code
         .iter()
         .enumerate()
-        .find_map(|(pc, instr)| match *instr {
-            Instr::Jump { offset } if offset < 0 => {
-                Some((pc, (pc as i64 + 1 + i64::from(offset)) as usize))
-            }
-            _ => None,
+        .find_map(|(pc, instr)| {
+            // Loops are inverted, so the back edge is usually a compare-and-branch.
+            let offset = backward_jump_offset(instr)?;
+            Some((pc, (pc as i64 + 1 + offset) as usize))
         })
         .expect("bench() has a loop");
     let loop_len = (back_edge - target + 1) as u64;
@@ -85,6 +84,16 @@ fn instructions_per_iteration(program: &Program, case: &Case) -> u64 {
         .map(|name| function_named(program, name).code.len() as u64)
         .sum();
     loop_len + callee_len
+}
+
+/// The offset of `instr` if it is a jump backward (of any kind: plain or conditional).
+fn backward_jump_offset(instr: &Instr) -> Option<i64> {
+    instr
+        .operands()
+        .iter()
+        .find(|operand| matches!(operand.kind, OperandKind::Jump | OperandKind::Jump16))
+        .map(|operand| operand.value)
+        .filter(|&offset| offset < 0)
 }
 
 fn dispatch(c: &mut Criterion) {

@@ -489,6 +489,11 @@ fn more_than_65535_number_constants() {
     // sum of i for i < COUNT, plus COUNT halves
     let total = (COUNT * (COUNT - 1)) / 2 + COUNT / 2;
     let _ = writeln!(program, "print sum; // expect: {total}");
+    // Comparisons with constants numbered past 65,535, too far for the short
+    // compare-with-constant jumps.
+    program.push_str("if (sum > 0.25) print \"big\"; // expect: big\n");
+    program.push_str("if (!(0.125 < sum)) print \"wrong\";\n");
+    program.push_str("var j = 0;\nwhile (j < 2.75) j = j + 1;\nprint j; // expect: 3\n");
     check_generated("many_numbers", &program);
 }
 

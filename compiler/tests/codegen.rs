@@ -12,11 +12,9 @@ fn locals_are_read_in_place_and_chains_reuse_the_result_register() {
     let source = "fun f(a, b) { var c = a + b * 2 - 1; return c; }";
     assert_eq!(
         function_listing(source, 1),
-        "loadint r5 2\n\
-         mul r4 r2 r5\n\
+        "mulk r4 r2 #0\n\
          add r3 r1 r4\n\
-         loadint r4 1\n\
-         sub r3 r3 r4\n\
+         subk r3 r3 #1\n\
          return r3\n\
          returnnil"
     );
@@ -34,15 +32,37 @@ fn assignment_to_a_local_writes_its_register_last() {
          move r1 r3\n\
          returnnil"
     );
-    // `a + f(...)` where the call may change `a` (through a closure) copies `a` first.
+    // `a + g()` where a closure captures `a`, so the call may change it: `a` is copied first.
+    let source = "fun f(a, g) { fun h() { a = 0; } return a + g(); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "closure r3 fn2\n\
+         move r4 r1\n\
+         move r5 r2\n\
+         call r5 0\n\
+         add r4 r4 r5\n\
+         return r4\n\
+         returnnil"
+    );
+    // No closure captures `a`, so no call can change it: it is read in place.
     let source = "fun f(a, g) { return a + g(); }";
     assert_eq!(
         function_listing(source, 1),
-        "move r3 r1\n\
-         move r4 r2\n\
+        "move r4 r2\n\
          call r4 0\n\
-         add r3 r3 r4\n\
+         add r3 r1 r4\n\
          return r3\n\
+         returnnil"
+    );
+    // An assignment to `a` on the right still forces the copy.
+    let source = "fun f(a) { return a + (a = 2); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r2 r1\n\
+         loadint r1 2\n\
+         move r3 r1\n\
+         add r2 r2 r3\n\
+         return r2\n\
          returnnil"
     );
 }
@@ -88,17 +108,15 @@ fn captured_block_locals_are_closed_at_block_end() {
 
 #[test]
 fn loops_jump_relative_to_the_next_instruction() {
+    // Inverted: tested once on entry, then at the bottom with a backward compare-and-branch.
     let source = "for (var i = 0; i < 3; i = i + 1) print i;";
     assert_eq!(
         function_listing(source, 0),
         "loadint r0 0\n\
-         loadint r2 3\n\
-         lt r1 r0 r2\n\
-         jumpiffalse r1 4\n\
+         jnltk r0 #0 3\n\
          print r0\n\
-         loadint r1 1\n\
-         add r0 r0 r1\n\
-         jump -7\n\
+         addk r0 r0 #1\n\
+         jltk r0 #0 -3\n\
          returnnil"
     );
 }
@@ -221,4 +239,24 @@ fn the_disassembler_can_read_the_output() {
     let text = pvm_bytecode::disassemble(&compile("fun f() { return 1; } print f();"));
     assert!(text.contains("function #1 f"), "{text}");
     assert!(text.contains("call"), "{text}");
+}
+
+#[test]
+fn short_compare_jumps_out_of_range_become_a_negated_test_and_a_long_jump() {
+    // Each `x = x + 1;` on a local is one instruction, so the body is 40,000 long: past the
+    // 32,767 a 16-bit offset reaches, both forward (the entry test) and backward.
+    let body = "x = x + 1; ".repeat(40_000);
+    let source = format!("fun f(x) {{ while (x < 5) {{ {body} }} }}");
+    let program = compile(&source);
+    let code = &program.functions[1].code;
+    let rendered = listing(&code[..2]);
+    assert_eq!(rendered, "jltk r1 #0 1\njump 40002");
+    let tail = listing(&code[code.len() - 3..]);
+    assert_eq!(tail, "jnltk r1 #0 1\njump -40002\nreturnnil");
+    // Short ones in range stay single instructions.
+    let source = "fun f(x) { while (x < 5) x = x + 1; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "jnltk r1 #0 2\naddk r1 r1 #1\njltk r1 #0 -2\nreturnnil"
+    );
 }

@@ -7,7 +7,7 @@
 
 use pvm_bytecode::Instr;
 
-use super::expr::{binary_instr, can_write_locals};
+use super::expr::binary_instr;
 use super::{Gen, Generator, MAX_REGISTERS};
 use crate::ast::*;
 use crate::diagnostic::Pos;
@@ -154,14 +154,13 @@ impl<'r> Generator<'r> {
 
     /// Evaluates an operand that must keep its value while `later` runs: a local is read in
     /// place only if `later` can't assign it.
-    fn stable_operand(&mut self, expr: &'r Expr<'r>, later: &[&Expr<'_>]) -> Gen<u8> {
-        if later.iter().any(|expr| can_write_locals(expr)) {
-            let reg = self.alloc(expr.pos)?;
-            self.expr_to(expr, reg)?;
-            Ok(reg)
-        } else {
-            self.expr_any(expr)
+    fn stable_operand(&mut self, expr: &'r Expr<'r>, later: &[&'r Expr<'r>]) -> Gen<u8> {
+        if let Some(reg) = self.local_in_place(expr, later) {
+            return Ok(reg);
         }
+        let reg = self.alloc(expr.pos)?;
+        self.expr_to(expr, reg)?;
+        Ok(reg)
     }
 
     /// `object[index] = value` or `object[index] OP= value`, evaluating the object and the

@@ -5,10 +5,11 @@
 
 use pvm_bytecode::Instr;
 
+use super::cond::number_literal;
 use super::{Gen, Generator};
 use crate::ast::*;
 use crate::diagnostic::Pos;
-use crate::resolver::Binding;
+use crate::resolver::{Binding, Resolution};
 
 impl<'r> Generator<'r> {
     /// Evaluates `expr` into some register and returns it; it stays valid until the caller
@@ -23,15 +24,30 @@ impl<'r> Generator<'r> {
     }
 
     /// The register of `expr` if it is a read of a local of the current function.
-    fn local_register(&self, expr: &'r Expr<'r>) -> Option<u8> {
+    pub(super) fn local_register(&self, expr: &'r Expr<'r>) -> Option<u8> {
+        self.local_decl(expr)
+            .map(|decl| self.decl_regs[decl.0 as usize])
+    }
+
+    fn local_decl(&self, expr: &'r Expr<'r>) -> Option<DeclId> {
         let id = match expr.kind {
             ExprKind::Variable { id, .. } | ExprKind::This { id } => id,
             _ => return None,
         };
         match self.resolution.binding(id) {
-            Binding::Local(decl) => Some(self.decl_regs[decl.0 as usize]),
+            Binding::Local(decl) => Some(decl),
             _ => None,
         }
+    }
+
+    /// The register of `expr` if it is a read of a local that none of `later` (evaluated
+    /// after it, before the instruction that reads it) can change, so it can be read in place.
+    pub(super) fn local_in_place(&self, expr: &'r Expr<'r>, later: &[&'r Expr<'r>]) -> Option<u8> {
+        let decl = self.local_decl(expr)?;
+        let changed = later
+            .iter()
+            .any(|later| may_write_local(later, decl, self.resolution));
+        (!changed).then(|| self.decl_regs[decl.0 as usize])
     }
 
     /// Evaluates an operand of an instruction that will write `dst`, returning where the
@@ -45,11 +61,8 @@ impl<'r> Generator<'r> {
         dst: u8,
         later: Option<&'r Expr<'r>>,
     ) -> Gen<u8> {
-        let later_writes = later.is_some_and(can_write_locals);
-        if !later_writes {
-            if let Some(reg) = self.local_register(expr) {
-                return Ok(reg);
-            }
+        if let Some(reg) = self.local_in_place(expr, later.as_slice()) {
+            return Ok(reg);
         }
         let reg = if self.is_local_reg(dst) {
             self.alloc(expr.pos)?
@@ -157,9 +170,21 @@ impl<'r> Generator<'r> {
                 right,
                 at,
             } => {
-                let a = self.operand_into(left, dst, Some(right))?;
-                let b = self.expr_any(right)?;
-                self.emit(binary_instr(*op, dst, a, b), *at);
+                // `x op 1` takes its number from the constant pool instead of loading it
+                // into a register first. Only a right-hand literal: it is the operand the
+                // instruction reads second, so nothing about order or errors changes, and
+                // no rewriting of one operator as another (`x - 0` is not `x + 0` for -0).
+                if let (Some(value), Some(with_constant)) =
+                    (number_literal(right), binary_k_form(*op))
+                {
+                    let a = self.operand_into(left, dst, None)?;
+                    let k = self.program.number(value);
+                    self.emit(with_constant(dst, a, k), *at);
+                } else {
+                    let a = self.operand_into(left, dst, Some(right))?;
+                    let b = self.expr_any(right)?;
+                    self.emit(binary_instr(*op, dst, a, b), *at);
+                }
             }
             ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
             ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
@@ -422,24 +447,42 @@ pub(super) fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
     }
 }
 
-/// Could evaluating `expr` change a local variable? Assignments can, and so can calls (a
-/// closure may assign a captured local through its upvalue while the local is still open).
-pub(super) fn can_write_locals(expr: &Expr<'_>) -> bool {
+/// The constant-operand instruction `R[dst] = R[a] op K[k]`, for the operators that have one.
+fn binary_k_form(op: BinaryOp) -> Option<fn(u8, u8, u32) -> Instr> {
+    match op {
+        BinaryOp::Add => Some(|dst, a, k| Instr::AddK { dst, a, k }),
+        BinaryOp::Subtract => Some(|dst, a, k| Instr::SubK { dst, a, k }),
+        BinaryOp::Multiply => Some(|dst, a, k| Instr::MulK { dst, a, k }),
+        BinaryOp::Divide => Some(|dst, a, k| Instr::DivK { dst, a, k }),
+        _ => None,
+    }
+}
+
+/// Could evaluating `expr` change local `decl`? An assignment to it can, and so can any call
+/// when a closure captures it (the closure may assign it through its upvalue while it is
+/// still open). Nothing else runs user code: there are no getters, setters or operator
+/// methods, and a function literal only makes a closure.
+pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolution) -> bool {
+    let writes = |expr: &Expr<'_>| may_write_local(expr, decl, resolution);
     match &expr.kind {
-        ExprKind::Assign { .. } | ExprKind::Call { .. } => true,
-        // Making a closure changes nothing.
+        ExprKind::Assign { id, value, .. } => {
+            resolution.binding(*id) == Binding::Local(decl) || writes(value)
+        }
+        ExprKind::Call { callee, args } => {
+            resolution.is_captured(decl) || writes(callee) || args.iter().any(|arg| writes(arg))
+        }
         ExprKind::Function(_) => false,
-        ExprKind::List(elements) => elements.iter().any(|e| can_write_locals(e)),
+        ExprKind::List(elements) => elements.iter().any(|e| writes(e)),
         ExprKind::Map(entries) => entries
             .iter()
-            .any(|(key, value)| can_write_locals(key) || can_write_locals(value)),
-        ExprKind::Index { object, index } => can_write_locals(object) || can_write_locals(index),
+            .any(|(key, value)| writes(key) || writes(value)),
+        ExprKind::Index { object, index } => writes(object) || writes(index),
         ExprKind::SetIndex {
             object,
             index,
             value,
             ..
-        } => can_write_locals(object) || can_write_locals(index) || can_write_locals(value),
+        } => writes(object) || writes(index) || writes(value),
         ExprKind::Nil
         | ExprKind::True
         | ExprKind::False
@@ -449,12 +492,12 @@ pub(super) fn can_write_locals(expr: &Expr<'_>) -> bool {
         | ExprKind::This { .. }
         | ExprKind::Super { .. }
         | ExprKind::Error => false,
-        ExprKind::Grouping(inner) => can_write_locals(inner),
-        ExprKind::Unary { operand, .. } => can_write_locals(operand),
+        ExprKind::Grouping(inner) => writes(inner),
+        ExprKind::Unary { operand, .. } => writes(operand),
         ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
-            can_write_locals(left) || can_write_locals(right)
+            writes(left) || writes(right)
         }
-        ExprKind::Get { object, .. } => can_write_locals(object),
-        ExprKind::Set { object, value, .. } => can_write_locals(object) || can_write_locals(value),
+        ExprKind::Get { object, .. } => writes(object),
+        ExprKind::Set { object, value, .. } => writes(object) || writes(value),
     }
 }

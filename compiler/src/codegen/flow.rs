@@ -36,10 +36,7 @@ impl<'r> Generator<'r> {
     /// Points every jump in `jumps` at `target`.
     pub(super) fn patch_jumps(&mut self, jumps: &[usize], target: usize) {
         for &at in jumps {
-            let offset = super::jump_offset(at, target);
-            if let Instr::Jump { offset: o } = &mut self.state().code[at] {
-                *o = offset;
-            }
+            self.patch_jump(at, target);
         }
     }
 

@@ -12,8 +12,10 @@
 //! itself still reads (`a = x or a`, `a = f(a)`).
 
 mod collections;
+mod cond;
 mod expr;
 mod flow;
+mod relax;
 mod stmt;
 
 use std::collections::HashMap;
@@ -97,6 +99,8 @@ struct FunctionState<'r> {
     /// How many captured locals have been bound so far: a handler target must close upvalues
     /// only if the region it protects bound some.
     captured_locals: usize,
+    /// Short compare-and-branch jumps and their targets, resolved when the function is done.
+    short_jumps: Vec<relax::ShortJump>,
 }
 
 impl FunctionState<'_> {
@@ -122,6 +126,7 @@ impl FunctionState<'_> {
             scopes: Vec::new(),
             exits: Vec::new(),
             captured_locals: 0,
+            short_jumps: Vec::new(),
         }
     }
 }
@@ -300,8 +305,9 @@ impl<'r> Generator<'r> {
         name: u32,
         arity: usize,
         upvalues: Vec<UpvalueDesc>,
-        state: FunctionState<'_>,
+        mut state: FunctionState<'_>,
     ) {
+        relax::resolve_short_jumps(&mut state.code, &mut state.lines, &state.short_jumps);
         self.program.set_function(
             proto,
             Proto {
@@ -345,14 +351,18 @@ impl<'r> Generator<'r> {
     /// Points the jump at `at` to the next instruction to be emitted.
     fn patch_jump_here(&mut self, at: usize) {
         let target = self.next_pc();
-        let offset = jump_offset(at, target);
-        match &mut self.state().code[at] {
-            Instr::Jump { offset: o }
-            | Instr::JumpIfFalse { offset: o, .. }
-            | Instr::JumpIfTrue { offset: o, .. }
-            | Instr::ForIn { exit: o, .. }
-            | Instr::PushHandler { handler: o, .. } => *o = offset,
-            other => unreachable!("patching a non-jump {other:?}"),
+        self.patch_jump(at, target);
+    }
+
+    /// Points the jump at `at` to instruction `target`. A short jump's offset is written when
+    /// the function is finished, since only then is it known whether it fits.
+    fn patch_jump(&mut self, at: usize, target: usize) {
+        let state = self.state();
+        let jump = state.code[at];
+        if relax::is_short_jump(&jump) {
+            state.short_jumps.push(relax::ShortJump { at, target });
+        } else {
+            state.code[at] = relax::with_jump_offset(jump, i64::from(jump_offset(at, target)));
         }
     }
 

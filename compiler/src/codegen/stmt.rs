@@ -3,6 +3,7 @@
 
 use pvm_bytecode::Instr;
 
+use super::cond::is_small_condition;
 use super::{Gen, Generator};
 use crate::ast::*;
 use crate::diagnostic::Pos;
@@ -30,32 +31,21 @@ impl<'r> Generator<'r> {
                 then_branch,
                 else_branch,
             } => {
-                let cond = self.expr_any(condition)?;
-                let skip_then = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
+                let skip_then = self.jump_if(condition, false)?;
                 self.release_to(mark);
                 self.stmt(then_branch)?;
                 match else_branch {
                     Some(else_branch) => {
                         let skip_else = self.emit(Instr::Jump { offset: 0 }, stmt.pos);
-                        self.patch_jump_here(skip_then);
+                        self.patch_jumps_here(&skip_then);
                         self.stmt(else_branch)?;
                         self.patch_jump_here(skip_else);
                     }
-                    None => self.patch_jump_here(skip_then),
+                    None => self.patch_jumps_here(&skip_then),
                 }
             }
             StmtKind::While { condition, body } => {
-                let start = self.next_pc();
-                let cond = self.expr_any(condition)?;
-                let exit = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
-                self.release_to(mark);
-                self.begin_loop();
-                self.stmt(body)?;
-                let exits = self.end_loop();
-                self.patch_jumps(&exits.continues, start);
-                self.emit_loop(start, stmt.pos);
-                self.patch_jump_here(exit);
-                self.patch_jumps_here(&exits.breaks);
+                self.inverted_loop(Some(condition), None, body, stmt.pos)?
             }
             StmtKind::ForIn {
                 name,
@@ -150,17 +140,43 @@ impl<'r> Generator<'r> {
         if let Some(initializer) = initializer {
             self.stmt(initializer)?;
         }
+        self.inverted_loop(condition, increment, body, pos)?;
+        self.end_scope(pos);
+        Ok(())
+    }
+
+    /// A `while` or C-style `for` loop with its test at the bottom:
+    ///
+    /// ```text
+    ///     test, jump if false -> EXIT     (or: jump TEST, when the test is large)
+    /// TOP:
+    ///     body
+    /// CONTINUE:
+    ///     increment
+    /// TEST:
+    ///     test, jump if true -> TOP
+    /// EXIT:
+    /// ```
+    ///
+    /// so an iteration runs one compare-and-branch and no extra jump. That branch is backward,
+    /// which keeps a budget and heap check in every iteration. A missing condition is `true`.
+    fn inverted_loop(
+        &mut self,
+        condition: Option<&'r Expr<'r>>,
+        increment: Option<&'r Expr<'r>>,
+        body: &'r Stmt<'r>,
+        pos: Pos,
+    ) -> Gen<()> {
         let mark = self.free_reg();
-        let start = self.next_pc();
-        let exit = match condition {
-            Some(condition) => {
-                let cond = self.expr_any(condition)?;
-                let exit = self.emit(Instr::JumpIfFalse { cond, offset: 0 }, condition.pos);
-                self.release_to(mark);
-                Some(exit)
+        let (exit_at_entry, jump_to_test) = match condition {
+            Some(condition) if !is_small_condition(condition) => {
+                (Vec::new(), Some(self.emit(Instr::Jump { offset: 0 }, pos)))
             }
-            None => None,
+            Some(condition) => (self.jump_if(condition, false)?, None),
+            None => (Vec::new(), None),
         };
+        self.release_to(mark);
+        let top = self.next_pc();
         self.begin_loop();
         self.stmt(body)?;
         let exits = self.end_loop();
@@ -170,12 +186,19 @@ impl<'r> Generator<'r> {
             self.expr_effect(increment)?;
             self.release_to(mark);
         }
-        self.emit_loop(start, pos);
-        if let Some(exit) = exit {
-            self.patch_jump_here(exit);
+        if let Some(jump) = jump_to_test {
+            self.patch_jump_here(jump);
         }
+        match condition {
+            Some(condition) => {
+                let repeat = self.jump_if(condition, true)?;
+                self.patch_jumps(&repeat, top);
+            }
+            None => self.emit_loop(top, pos),
+        }
+        self.release_to(mark);
+        self.patch_jumps_here(&exit_at_entry);
         self.patch_jumps_here(&exits.breaks);
-        self.end_scope(pos);
         Ok(())
     }
 

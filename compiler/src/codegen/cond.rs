@@ -1,0 +1,236 @@
+//! Conditions compiled as control flow rather than as values: [`Generator::jump_if`] emits
+//! the jumps an `if`, `while` or `for` takes on a condition, without first materialising a
+//! boolean. A comparison becomes one fused compare-and-branch (`jlt`, or `jltk` against a
+//! number literal); `and`, `or` and `!` become jumps between their operands' tests; a literal
+//! becomes an unconditional jump or nothing.
+//!
+//! Each form evaluates the same operands in the same order as the value form would, and every
+//! instruction that can fail is attributed to the same source position, so runtime errors and
+//! their lines are unchanged. Negated tests use the `jnlt` family because `!(a < b)` is not
+//! `a >= b` when a NaN is involved.
+
+use pvm_bytecode::Instr;
+
+use super::{Gen, Generator};
+use crate::ast::*;
+use crate::diagnostic::Pos;
+
+impl<'r> Generator<'r> {
+    /// Emits code that jumps when `cond`'s truthiness is `when` and falls through otherwise;
+    /// returns the jumps for the caller to patch to the target. Temporaries are released.
+    pub(super) fn jump_if(&mut self, cond: &'r Expr<'r>, when: bool) -> Gen<Vec<usize>> {
+        let mark = self.free_reg();
+        let jumps = match &cond.kind {
+            ExprKind::Grouping(inner) => self.jump_if(inner, when)?,
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+                ..
+            } => self.jump_if(operand, !when)?,
+            ExprKind::Logical { op, left, right } => {
+                // `a and b` is true when both are: its false outcome can come from either
+                // side, its true outcome only from the right. `or` is the mirror image.
+                let decides = matches!(op, LogicalOp::Or);
+                if when == decides {
+                    let mut jumps = self.jump_if(left, when)?;
+                    jumps.extend(self.jump_if(right, when)?);
+                    jumps
+                } else {
+                    let skip = self.jump_if(left, decides)?;
+                    let jumps = self.jump_if(right, when)?;
+                    for at in skip {
+                        self.patch_jump_here(at);
+                    }
+                    jumps
+                }
+            }
+            ExprKind::Binary {
+                op,
+                left,
+                right,
+                at,
+            } if is_comparison(*op) => self.compare_and_jump(*op, left, right, *at, when)?,
+            ExprKind::Nil | ExprKind::False => self.jump_if_constant(false, when, cond.pos),
+            ExprKind::True | ExprKind::Number(_) | ExprKind::String(_) => {
+                self.jump_if_constant(true, when, cond.pos)
+            }
+            _ => {
+                let reg = self.expr_any(cond)?;
+                let jump = if when {
+                    Instr::JumpIfTrue {
+                        cond: reg,
+                        offset: 0,
+                    }
+                } else {
+                    Instr::JumpIfFalse {
+                        cond: reg,
+                        offset: 0,
+                    }
+                };
+                vec![self.emit(jump, cond.pos)]
+            }
+        };
+        self.release_to(mark);
+        Ok(jumps)
+    }
+
+    /// A condition whose truthiness is known: always jump, or never.
+    fn jump_if_constant(&mut self, truthy: bool, when: bool, pos: Pos) -> Vec<usize> {
+        if truthy == when {
+            vec![self.emit(Instr::Jump { offset: 0 }, pos)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `left op right` as one compare-and-branch. A number literal on either side becomes
+    /// the constant of a short form (`1 < x` is tested as `x > 1`: the literal has no effects
+    /// to order, and IEEE comparison is exactly symmetric), unless its index is too large.
+    fn compare_and_jump(
+        &mut self,
+        op: BinaryOp,
+        left: &'r Expr<'r>,
+        right: &'r Expr<'r>,
+        at: Pos,
+        when: bool,
+    ) -> Gen<Vec<usize>> {
+        let constant = if let Some(value) = number_literal(right) {
+            Some((left, op, value))
+        } else {
+            number_literal(left).map(|value| (right, mirrored(op), value))
+        };
+        if let Some((operand, op, value)) = constant {
+            if let Ok(k) = u16::try_from(self.program.number(value)) {
+                let a = self.condition_operand(operand, None)?;
+                return Ok(vec![self.emit(compare_k_jump(op, when, a, k), at)]);
+            }
+        }
+        let a = self.condition_operand(left, Some(right))?;
+        let b = self.expr_any(right)?;
+        Ok(vec![self.emit(compare_jump(op, when, a, b), at)])
+    }
+
+    /// Evaluates an operand of a compare-and-branch: a local in place unless `later` (still to
+    /// be evaluated) could change it, anything else into a fresh temporary.
+    fn condition_operand(&mut self, expr: &'r Expr<'r>, later: Option<&'r Expr<'r>>) -> Gen<u8> {
+        if let Some(reg) = self.local_in_place(expr, later.as_slice()) {
+            return Ok(reg);
+        }
+        let reg = self.alloc(expr.pos)?;
+        self.expr_to(expr, reg)?;
+        Ok(reg)
+    }
+}
+
+/// The value of `expr` if it is a number literal, possibly negated or parenthesised (the
+/// code generator folds those into a constant already).
+pub(super) fn number_literal(expr: &Expr<'_>) -> Option<f64> {
+    match &expr.kind {
+        ExprKind::Number(value) => Some(*value),
+        ExprKind::Grouping(inner) => number_literal(inner),
+        ExprKind::Unary {
+            op: UnaryOp::Negate,
+            operand,
+            ..
+        } => match operand.kind {
+            ExprKind::Number(value) => Some(-value),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Is `cond` cheap and harmless to generate twice (a loop's test at its entry and at its
+/// bottom)? Small, and without function literals, which would become two prototypes.
+pub(super) fn is_small_condition(cond: &Expr<'_>) -> bool {
+    /// The most nodes a duplicated condition may have; enough for `i < n and a[i] != x`.
+    const MAX_NODES: usize = 12;
+    fn fits(expr: &Expr<'_>, budget: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        match &expr.kind {
+            ExprKind::Nil
+            | ExprKind::True
+            | ExprKind::False
+            | ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Variable { .. }
+            | ExprKind::This { .. } => true,
+            ExprKind::Grouping(inner) => fits(inner, budget),
+            ExprKind::Unary { operand, .. } => fits(operand, budget),
+            ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
+                fits(left, budget) && fits(right, budget)
+            }
+            ExprKind::Get { object, .. } => fits(object, budget),
+            ExprKind::Index { object, index } => fits(object, budget) && fits(index, budget),
+            ExprKind::Call { callee, args } => {
+                fits(callee, budget) && args.iter().all(|arg| fits(arg, budget))
+            }
+            _ => false,
+        }
+    }
+    let mut budget = MAX_NODES;
+    fits(cond, &mut budget)
+}
+
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Less
+            | BinaryOp::LessEqual
+            | BinaryOp::Greater
+            | BinaryOp::GreaterEqual
+            | BinaryOp::Equal
+            | BinaryOp::NotEqual
+    )
+}
+
+/// The comparison that holds for `b op' a` exactly when `a op b` does.
+fn mirrored(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Less => BinaryOp::Greater,
+        BinaryOp::LessEqual => BinaryOp::GreaterEqual,
+        BinaryOp::Greater => BinaryOp::Less,
+        BinaryOp::GreaterEqual => BinaryOp::LessEqual,
+        other => other,
+    }
+}
+
+/// The jump taken when `R[a] op R[b]` is `when`. `a > b` is tested as `b < a`, which is the
+/// same test, NaN included.
+fn compare_jump(op: BinaryOp, when: bool, a: u8, b: u8) -> Instr {
+    let offset = 0;
+    match (op, when) {
+        (BinaryOp::Less, true) => Instr::JumpIfLt { a, b, offset },
+        (BinaryOp::Less, false) => Instr::JumpIfNotLt { a, b, offset },
+        (BinaryOp::LessEqual, true) => Instr::JumpIfLe { a, b, offset },
+        (BinaryOp::LessEqual, false) => Instr::JumpIfNotLe { a, b, offset },
+        (BinaryOp::Greater, true) => Instr::JumpIfLt { a: b, b: a, offset },
+        (BinaryOp::Greater, false) => Instr::JumpIfNotLt { a: b, b: a, offset },
+        (BinaryOp::GreaterEqual, true) => Instr::JumpIfLe { a: b, b: a, offset },
+        (BinaryOp::GreaterEqual, false) => Instr::JumpIfNotLe { a: b, b: a, offset },
+        (BinaryOp::Equal, true) | (BinaryOp::NotEqual, false) => Instr::JumpIfEq { a, b, offset },
+        (BinaryOp::Equal, false) | (BinaryOp::NotEqual, true) => Instr::JumpIfNe { a, b, offset },
+        _ => unreachable!("{op:?} is not a comparison"),
+    }
+}
+
+/// The jump taken when `R[a] op K[k]` is `when`.
+fn compare_k_jump(op: BinaryOp, when: bool, a: u8, k: u16) -> Instr {
+    let offset = 0;
+    match (op, when) {
+        (BinaryOp::Less, true) => Instr::JumpIfLtK { a, k, offset },
+        (BinaryOp::Less, false) => Instr::JumpIfNotLtK { a, k, offset },
+        (BinaryOp::LessEqual, true) => Instr::JumpIfLeK { a, k, offset },
+        (BinaryOp::LessEqual, false) => Instr::JumpIfNotLeK { a, k, offset },
+        (BinaryOp::Greater, true) => Instr::JumpIfGtK { a, k, offset },
+        (BinaryOp::Greater, false) => Instr::JumpIfNotGtK { a, k, offset },
+        (BinaryOp::GreaterEqual, true) => Instr::JumpIfGeK { a, k, offset },
+        (BinaryOp::GreaterEqual, false) => Instr::JumpIfNotGeK { a, k, offset },
+        (BinaryOp::Equal, true) | (BinaryOp::NotEqual, false) => Instr::JumpIfEqK { a, k, offset },
+        (BinaryOp::Equal, false) | (BinaryOp::NotEqual, true) => Instr::JumpIfNeK { a, k, offset },
+        _ => unreachable!("{op:?} is not a comparison"),
+    }
+}
