@@ -8,16 +8,6 @@ use crate::value::Value;
 use crate::vm::{NativeDef, Vm};
 use crate::{native_error, NativeError};
 
-macro_rules! method {
-    ($name:literal, $arity:expr, $function:ident) => {
-        NativeDef {
-            name: $name,
-            arity: $arity,
-            function: $function,
-        }
-    };
-}
-
 pub(super) const METHODS: &[NativeDef] = &[
     method!("push", Some(1), push),
     method!("pop", Some(0), pop),
@@ -210,31 +200,33 @@ fn merge_sort(
 }
 
 fn map(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
-    let (list, function) = (args[0], args[1]);
-    let result = vm.alloc_list(Vec::new());
-    vm.temp_roots.push(result);
-    let outcome = (|| {
-        let mut index = 0;
-        while let Some(&item) = items(vm, list).get(index) {
-            let mapped = vm.call(function, &[item])?;
-            vm.list_mutate(result, |items| items.push(mapped));
-            index += 1;
-        }
-        Ok(result)
-    })();
-    vm.temp_roots.pop();
-    outcome
+    collect(vm, args[0], args[1], |_, result| Some(result))
 }
 
 fn filter(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
-    let (list, function) = (args[0], args[1]);
+    collect(vm, args[0], args[1], |item, result| {
+        (!result.is_falsey()).then_some(item)
+    })
+}
+
+/// Calls `function` on each element of `list` (re-reading the list each time,
+/// so a callback that changes it is seen, as in Python) and collects what `keep`
+/// makes of each (element, result) pair into a new list.
+fn collect(
+    vm: &mut Vm,
+    list: Value,
+    function: Value,
+    keep: fn(Value, Value) -> Option<Value>,
+) -> Result<Value, NativeError> {
     let result = vm.alloc_list(Vec::new());
+    // The new list lives only in Rust until returned: root it across callbacks.
     vm.temp_roots.push(result);
     let outcome = (|| {
         let mut index = 0;
         while let Some(&item) = items(vm, list).get(index) {
-            if !vm.call(function, &[item])?.is_falsey() {
-                vm.list_mutate(result, |items| items.push(item));
+            let answer = vm.call(function, &[item])?;
+            if let Some(kept) = keep(item, answer) {
+                vm.list_mutate(result, |items| items.push(kept));
             }
             index += 1;
         }

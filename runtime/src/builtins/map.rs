@@ -6,16 +6,6 @@ use crate::value::Value;
 use crate::vm::{NativeDef, Vm};
 use crate::NativeError;
 
-macro_rules! method {
-    ($name:literal, $arity:expr, $function:ident) => {
-        NativeDef {
-            name: $name,
-            arity: $arity,
-            function: $function,
-        }
-    };
-}
-
 pub(super) const METHODS: &[NativeDef] = &[
     method!("has", Some(1), has),
     method!("get", Some(2), get),

@@ -5,6 +5,18 @@
 //! Methods are natives flagged `is_method`, so the receiver arrives as the first
 //! argument. They live in one table per type, filled at load time.
 
+/// One row of a method table: name, argument count (receiver not counted), and
+/// the Rust function. Defined before the submodules so they can all use it.
+macro_rules! method {
+    ($name:literal, $arity:expr, $function:ident) => {
+        NativeDef {
+            name: $name,
+            arity: $arity,
+            function: $function,
+        }
+    };
+}
+
 mod error_class;
 mod list;
 mod map;

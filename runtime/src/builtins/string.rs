@@ -7,16 +7,6 @@ use crate::value::Value;
 use crate::vm::{NativeDef, Vm};
 use crate::{native_error, NativeError};
 
-macro_rules! method {
-    ($name:literal, $arity:expr, $function:ident) => {
-        NativeDef {
-            name: $name,
-            arity: $arity,
-            function: $function,
-        }
-    };
-}
-
 pub(super) const METHODS: &[NativeDef] = &[
     method!("len", Some(0), len),
     method!("slice", Some(2), slice),
