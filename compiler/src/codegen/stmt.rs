@@ -176,7 +176,7 @@ impl<'r> Generator<'r> {
             None => (Vec::new(), None),
         };
         self.release_to(mark);
-        let top = self.next_pc();
+        let top = self.backward_target_here();
         self.begin_loop();
         self.stmt(body)?;
         let exits = self.end_loop();
@@ -298,14 +298,20 @@ impl<'r> Generator<'r> {
                     self.emit(Instr::Move { dst, src }, name.pos);
                 }
             }
-            Binding::Upvalue(idx) => {
-                self.emit(Instr::GetUpval { dst, idx }, name.pos);
-            }
+            Binding::Upvalue(idx) => self.emit_load(Instr::GetUpval { dst, idx }, name.pos),
             Binding::Global => {
                 let slot = self.global_slot(name.text);
-                self.emit(Instr::GetGlobal { dst, slot }, name.pos);
+                self.emit_load(Instr::GetGlobal { dst, slot }, name.pos);
             }
         }
         Ok(())
+    }
+
+    /// Emits `load` unless the register already holds what it would load
+    /// (`total = total + n; return total;` reads `total` back from the register it came from).
+    fn emit_load(&mut self, load: Instr, pos: Pos) {
+        if !self.reloads_what_was_just_stored(load) {
+            self.emit(load, pos);
+        }
     }
 }
