@@ -109,14 +109,26 @@ fn captured_block_locals_are_closed_at_block_end() {
 #[test]
 fn loops_jump_relative_to_the_next_instruction() {
     // Inverted: tested once on entry, then at the bottom with a backward compare-and-branch.
+    let source = "for (var i = 0; i < n; i = i + 1) print i;";
+    assert_eq!(
+        function_listing(source, 0),
+        "loadint r0 0\n\
+         getglobal r1 g0\n\
+         jnlt r0 r1 4\n\
+         print r0\n\
+         addk r0 r0 #1\n\
+         getglobal r1 g0\n\
+         jlt r0 r1 -4\n\
+         returnnil"
+    );
+    // `0 < 3` holds on entry: no entry test.
     let source = "for (var i = 0; i < 3; i = i + 1) print i;";
     assert_eq!(
         function_listing(source, 0),
         "loadint r0 0\n\
-         jnltk r0 #0 3\n\
          print r0\n\
-         addk r0 r0 #1\n\
-         jltk r0 #0 -3\n\
+         addk r0 r0 #0\n\
+         jltk r0 #1 -3\n\
          returnnil"
     );
 }

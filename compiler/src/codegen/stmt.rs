@@ -45,7 +45,7 @@ impl<'r> Generator<'r> {
                 }
             }
             StmtKind::While { condition, body } => {
-                self.inverted_loop(Some(condition), None, body, stmt.pos)?
+                self.inverted_loop(None, Some(condition), None, body, stmt.pos)?
             }
             StmtKind::ForIn {
                 name,
@@ -140,7 +140,7 @@ impl<'r> Generator<'r> {
         if let Some(initializer) = initializer {
             self.stmt(initializer)?;
         }
-        self.inverted_loop(condition, increment, body, pos)?;
+        self.inverted_loop(initializer, condition, increment, body, pos)?;
         self.end_scope(pos);
         Ok(())
     }
@@ -159,16 +159,20 @@ impl<'r> Generator<'r> {
     /// ```
     ///
     /// so an iteration runs one compare-and-branch and no extra jump. That branch is backward,
-    /// which keeps a budget and heap check in every iteration. A missing condition is `true`.
+    /// which keeps a budget and heap check in every iteration. A missing condition is `true`,
+    /// and so is one the `for` initializer decides (`var i = 0; i < 20`): no entry test.
     fn inverted_loop(
         &mut self,
+        initializer: Option<&'r Stmt<'r>>,
         condition: Option<&'r Expr<'r>>,
         increment: Option<&'r Expr<'r>>,
         body: &'r Stmt<'r>,
         pos: Pos,
     ) -> Gen<()> {
         let mark = self.free_reg();
-        let (exit_at_entry, jump_to_test) = match condition {
+        let entry_test =
+            condition.filter(|&condition| !self.holds_initially(initializer, condition));
+        let (exit_at_entry, jump_to_test) = match entry_test {
             Some(condition) if !is_small_condition(condition) => {
                 (Vec::new(), Some(self.emit(Instr::Jump { offset: 0 }, pos)))
             }
