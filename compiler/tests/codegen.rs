@@ -69,12 +69,12 @@ fn assignment_to_a_local_writes_its_register_last() {
 
 #[test]
 fn calls_put_callee_and_arguments_in_consecutive_registers() {
+    // `o` is not read back: r0 still holds what `defglobal` just stored.
     let source = "var o; o.m(1, 2); print f(o)(3);";
     assert_eq!(
         function_listing(source, 0),
         "loadnil r0\n\
          defglobal r0 g0\n\
-         getglobal r0 g0\n\
          loadint r1 1\n\
          loadint r2 2\n\
          invoke r0 2 #1\n\
@@ -109,14 +109,26 @@ fn captured_block_locals_are_closed_at_block_end() {
 #[test]
 fn loops_jump_relative_to_the_next_instruction() {
     // Inverted: tested once on entry, then at the bottom with a backward compare-and-branch.
+    let source = "for (var i = 0; i < n; i = i + 1) print i;";
+    assert_eq!(
+        function_listing(source, 0),
+        "loadint r0 0\n\
+         getglobal r1 g0\n\
+         jnlt r0 r1 4\n\
+         print r0\n\
+         addk r0 r0 #1\n\
+         getglobal r1 g0\n\
+         jlt r0 r1 -4\n\
+         returnnil"
+    );
+    // `0 < 3` holds on entry: no entry test.
     let source = "for (var i = 0; i < 3; i = i + 1) print i;";
     assert_eq!(
         function_listing(source, 0),
         "loadint r0 0\n\
-         jnltk r0 #0 3\n\
          print r0\n\
-         addk r0 r0 #1\n\
-         jltk r0 #0 -3\n\
+         addk r0 r0 #0\n\
+         jltk r0 #1 -3\n\
          returnnil"
     );
 }
@@ -258,5 +270,29 @@ fn short_compare_jumps_out_of_range_become_a_negated_test_and_a_long_jump() {
     assert_eq!(
         function_listing(source, 1),
         "jnltk r1 #0 2\naddk r1 r1 #1\njltk r1 #0 -2\nreturnnil"
+    );
+}
+
+#[test]
+fn a_variable_just_stored_from_a_register_is_not_loaded_back() {
+    let source = "fun f() { var t = 0; fun add(n) { t = t + n; return t; } }";
+    assert_eq!(
+        function_listing(source, 2),
+        "getupval r2 u0\n\
+         add r2 r2 r1\n\
+         setupval r2 u0\n\
+         return r2\n\
+         returnnil"
+    );
+    // Where a jump lands the register may hold something else: the load stays.
+    let source = "var g; fun f(c) { if (c) g = 1; return g; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "jumpiffalse r1 2\n\
+         loadint r2 1\n\
+         setglobal r2 g0\n\
+         getglobal r2 g0\n\
+         return r2\n\
+         returnnil"
     );
 }

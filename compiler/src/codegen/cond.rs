@@ -14,6 +14,7 @@ use pvm_bytecode::Instr;
 use super::{Gen, Generator};
 use crate::ast::*;
 use crate::diagnostic::Pos;
+use crate::resolver::Binding;
 
 impl<'r> Generator<'r> {
     /// Emits code that jumps when `cond`'s truthiness is `when` and falls through otherwise;
@@ -108,6 +109,50 @@ impl<'r> Generator<'r> {
         let a = self.condition_operand(left, Some(right))?;
         let b = self.expr_any(right)?;
         Ok(vec![self.emit(compare_jump(op, when, a, b), at)])
+    }
+
+    /// Is `condition` known to hold right after `initializer` ran: the initializer declares
+    /// a variable with a number literal and the condition compares that variable with one?
+    /// Nothing runs between the two, so the first test can be decided here.
+    pub(super) fn holds_initially(
+        &self,
+        initializer: Option<&'r Stmt<'r>>,
+        condition: &'r Expr<'r>,
+    ) -> bool {
+        let Some(StmtKind::Var {
+            decl,
+            init: Some(init),
+            ..
+        }) = initializer.map(|stmt| &stmt.kind)
+        else {
+            return false;
+        };
+        let Some(start) = number_literal(init) else {
+            return false;
+        };
+        let ExprKind::Binary {
+            op, left, right, ..
+        } = &condition.kind
+        else {
+            return false;
+        };
+        let (variable, op, limit) = match (number_literal(left), number_literal(right)) {
+            (None, Some(limit)) => (*left, *op, limit),
+            (Some(limit), None) => (*right, mirrored(*op), limit),
+            _ => return false,
+        };
+        let is_the_variable = matches!(variable.kind, ExprKind::Variable { id, .. }
+            if self.resolution.binding(id) == Binding::Local(*decl));
+        is_the_variable
+            && match op {
+                BinaryOp::Less => start < limit,
+                BinaryOp::LessEqual => start <= limit,
+                BinaryOp::Greater => start > limit,
+                BinaryOp::GreaterEqual => start >= limit,
+                BinaryOp::Equal => start == limit,
+                BinaryOp::NotEqual => start != limit,
+                _ => false,
+            }
     }
 
     /// Evaluates an operand of a compare-and-branch: a local in place unless `later` (still to

@@ -69,7 +69,7 @@ impl<'r> Generator<'r> {
             pos,
         );
         let var = self.declare_local(decl, name.pos)?;
-        let start = self.next_pc();
+        let start = self.backward_target_here();
         let exit = self.emit(
             Instr::ForIn {
                 var,

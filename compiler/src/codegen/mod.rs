@@ -101,6 +101,10 @@ struct FunctionState<'r> {
     captured_locals: usize,
     /// Short compare-and-branch jumps and their targets, resolved when the function is done.
     short_jumps: Vec<relax::ShortJump>,
+    /// The index of the latest instruction some jump lands on (or will: loop tops are
+    /// marked before their back edge exists). Control can reach it other than from the
+    /// instruction before it.
+    last_label: Option<usize>,
 }
 
 impl FunctionState<'_> {
@@ -127,6 +131,7 @@ impl FunctionState<'_> {
             exits: Vec::new(),
             captured_locals: 0,
             short_jumps: Vec::new(),
+            last_label: None,
         }
     }
 }
@@ -348,6 +353,34 @@ impl<'r> Generator<'r> {
         self.state().code.len()
     }
 
+    /// The index of the next instruction, which a jump emitted later will land on.
+    fn backward_target_here(&mut self) -> usize {
+        let state = self.state();
+        let here = state.code.len();
+        state.last_label = Some(here);
+        here
+    }
+
+    /// Is `load` (a `getupval` or `getglobal`) redundant because the instruction just
+    /// emitted stored the same register into the same variable, and no jump lands between
+    /// them? Then the register still holds the variable's value: nothing ran in between.
+    fn reloads_what_was_just_stored(&mut self, load: Instr) -> bool {
+        let state = self.state();
+        if state.last_label == Some(state.code.len()) {
+            return false;
+        }
+        match (state.code.last(), load) {
+            (Some(&Instr::SetUpval { src, idx }), Instr::GetUpval { dst, idx: read }) => {
+                src == dst && idx == read
+            }
+            (
+                Some(&(Instr::SetGlobal { src, slot } | Instr::DefineGlobal { src, slot })),
+                Instr::GetGlobal { dst, slot: read },
+            ) => src == dst && slot == read,
+            _ => false,
+        }
+    }
+
     /// Points the jump at `at` to the next instruction to be emitted.
     fn patch_jump_here(&mut self, at: usize) {
         let target = self.next_pc();
@@ -358,6 +391,9 @@ impl<'r> Generator<'r> {
     /// the function is finished, since only then is it known whether it fits.
     fn patch_jump(&mut self, at: usize, target: usize) {
         let state = self.state();
+        if target == state.code.len() {
+            state.last_label = Some(target);
+        }
         let jump = state.code[at];
         if relax::is_short_jump(&jump) {
             state.short_jumps.push(relax::ShortJump { at, target });

@@ -45,7 +45,7 @@ impl<'r> Generator<'r> {
                 }
             }
             StmtKind::While { condition, body } => {
-                self.inverted_loop(Some(condition), None, body, stmt.pos)?
+                self.inverted_loop(None, Some(condition), None, body, stmt.pos)?
             }
             StmtKind::ForIn {
                 name,
@@ -140,7 +140,7 @@ impl<'r> Generator<'r> {
         if let Some(initializer) = initializer {
             self.stmt(initializer)?;
         }
-        self.inverted_loop(condition, increment, body, pos)?;
+        self.inverted_loop(initializer, condition, increment, body, pos)?;
         self.end_scope(pos);
         Ok(())
     }
@@ -159,16 +159,20 @@ impl<'r> Generator<'r> {
     /// ```
     ///
     /// so an iteration runs one compare-and-branch and no extra jump. That branch is backward,
-    /// which keeps a budget and heap check in every iteration. A missing condition is `true`.
+    /// which keeps a budget and heap check in every iteration. A missing condition is `true`,
+    /// and so is one the `for` initializer decides (`var i = 0; i < 20`): no entry test.
     fn inverted_loop(
         &mut self,
+        initializer: Option<&'r Stmt<'r>>,
         condition: Option<&'r Expr<'r>>,
         increment: Option<&'r Expr<'r>>,
         body: &'r Stmt<'r>,
         pos: Pos,
     ) -> Gen<()> {
         let mark = self.free_reg();
-        let (exit_at_entry, jump_to_test) = match condition {
+        let entry_test =
+            condition.filter(|&condition| !self.holds_initially(initializer, condition));
+        let (exit_at_entry, jump_to_test) = match entry_test {
             Some(condition) if !is_small_condition(condition) => {
                 (Vec::new(), Some(self.emit(Instr::Jump { offset: 0 }, pos)))
             }
@@ -176,7 +180,7 @@ impl<'r> Generator<'r> {
             None => (Vec::new(), None),
         };
         self.release_to(mark);
-        let top = self.next_pc();
+        let top = self.backward_target_here();
         self.begin_loop();
         self.stmt(body)?;
         let exits = self.end_loop();
@@ -298,14 +302,20 @@ impl<'r> Generator<'r> {
                     self.emit(Instr::Move { dst, src }, name.pos);
                 }
             }
-            Binding::Upvalue(idx) => {
-                self.emit(Instr::GetUpval { dst, idx }, name.pos);
-            }
+            Binding::Upvalue(idx) => self.emit_load(Instr::GetUpval { dst, idx }, name.pos),
             Binding::Global => {
                 let slot = self.global_slot(name.text);
-                self.emit(Instr::GetGlobal { dst, slot }, name.pos);
+                self.emit_load(Instr::GetGlobal { dst, slot }, name.pos);
             }
         }
         Ok(())
+    }
+
+    /// Emits `load` unless the register already holds what it would load
+    /// (`total = total + n; return total;` reads `total` back from the register it came from).
+    fn emit_load(&mut self, load: Instr, pos: Pos) {
+        if !self.reloads_what_was_just_stored(load) {
+            self.emit(load, pos);
+        }
     }
 }
