@@ -107,7 +107,10 @@ const BUDGET: u64 = 10_000;
 const MEMORY_CAP: usize = 1 << 30;
 
 /// The replacement values tried at each offset, from the original byte.
-const REPLACEMENTS: &[(&str, fn(u8) -> u8)] = &[
+/// A named way to change one byte.
+type Replacement = (&'static str, fn(u8) -> u8);
+
+const REPLACEMENTS: &[Replacement] = &[
     ("b ^ 0x01", |b| b ^ 0x01),
     ("b ^ 0x02", |b| b ^ 0x02),
     ("b ^ 0x10", |b| b ^ 0x10),
