@@ -106,10 +106,10 @@ const BUDGET: u64 = 10_000;
 /// register stack per load; everything else a sane mutant does is far smaller.
 const MEMORY_CAP: usize = 1 << 30;
 
-/// The replacement values tried at each offset, from the original byte.
 /// A named way to change one byte.
 type Replacement = (&'static str, fn(u8) -> u8);
 
+/// The replacement values tried at each offset, from the original byte.
 const REPLACEMENTS: &[Replacement] = &[
     ("b ^ 0x01", |b| b ^ 0x01),
     ("b ^ 0x02", |b| b ^ 0x02),
@@ -238,9 +238,13 @@ fn reseal(bytes: &mut [u8]) {
     bytes[body_end..].copy_from_slice(&checksum.to_le_bytes());
 }
 
+/// A mutant runs with a small budget and a small heap, as the fuzzers do: within
+/// the budget a mutant can still double a string thirty times, and the default
+/// 2 GiB heap limit would let it.
 fn options() -> Options {
     Options {
         instruction_budget: Some(BUDGET),
+        max_heap: 64 << 20,
         ..Options::default()
     }
 }
