@@ -937,6 +937,39 @@ fn allow_write_with_a_folder_covers_only_what_is_inside_it() {
     assert!(!dir.path("escaped.txt").exists());
 }
 
+#[cfg(unix)]
+#[test]
+#[ignore = "FIXME: a dangling symbolic link inside an --allow-write folder lets \
+            writeFile and appendFile create a file outside it: the link cannot be \
+            resolved (its target does not exist yet), so the path is judged by its \
+            text, and the OS then follows the link"]
+fn allow_write_is_not_escaped_through_a_dangling_link() {
+    let dir = TempDir::new("io-dangling");
+    std::fs::create_dir_all(dir.path("allowed")).expect("the temp folder is writable");
+    std::os::unix::fs::symlink("../escaped.txt", dir.path("allowed/dangling.txt"))
+        .expect("symlinks can be made in the temp folder");
+    let program = dir.write(
+        "write.lox",
+        r#"
+        import "io";
+        try { io.writeFile(args()[0], "x"); print "wrote"; } catch (e) { print e.message; }
+        try { io.appendFile(args()[0], "y"); print "appended"; } catch (e) { print e.message; }
+        "#,
+    );
+    let link = format!("{}/allowed/dangling.txt", dir.0.display());
+    let grant = format!("--allow-write={}", dir.path("allowed").display());
+    let outcome = Invocation::new()
+        .option(&grant)
+        .argument(&link)
+        .run(&program);
+    let escaped = dir.path("escaped.txt").exists();
+    assert_eq!(
+        lines(&outcome.ok()),
+        [denied_write(&link), denied_write(&link)]
+    );
+    assert!(!escaped, "a file was created outside the allowed folder");
+}
+
 #[test]
 fn io_failures_name_the_function_the_path_and_the_reason() {
     let dir = TempDir::new("io-failures");
@@ -1293,4 +1326,39 @@ fn permission_flags_reject_malformed_values() {
     let outcome = Invocation::new().option("--allow-read=").run(&path);
     assert_eq!(outcome.code, Some(EXIT_USAGE), "{outcome:#?}");
     assert_eq!(outcome.stdout, "");
+}
+
+// ---------------------------------------------------------------- callbacks
+
+#[test]
+#[ignore = "FIXME: an uncaught error raised inside a callback of map/filter/reduce/sort \
+            is reported at the built-in's call site and the callback's frame is \
+            missing from the stack trace"]
+fn errors_in_callbacks_are_reported_where_they_happen() {
+    let dir = TempDir::new("callback-trace");
+    for (method, call) in [
+        ("map", "[1].map(boom);"),
+        ("filter", "[1].filter(boom);"),
+        ("reduce", "[1].reduce(fun (a, x) { return boom(x); }, 0);"),
+        ("sort", "[2, 1].sort(fun (a, b) { return boom(a); });"),
+    ] {
+        let program = dir.write(
+            &format!("{method}.lox"),
+            &format!("fun boom(x) {{\n  throw Error(\"in callback\");\n}}\n{call}\n"),
+        );
+        let outcome = Invocation::new().run(&program);
+        assert_eq!(outcome.code, Some(EXIT_RUNTIME), "{method}: {outcome:#?}");
+        let stderr = lines(&outcome.stderr);
+        assert!(
+            stderr[0].starts_with(&format!("{method}.lox:2:"))
+                && stderr[0].ends_with(": runtime error: in callback"),
+            "{method}: {stderr:?}"
+        );
+        assert_eq!(stderr[1], format!("  at boom ({method}.lox:2)"), "{method}");
+        assert_eq!(
+            stderr.last().copied(),
+            Some(format!("  at script ({method}.lox:4)").as_str()),
+            "{method}"
+        );
+    }
 }
