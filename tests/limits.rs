@@ -185,10 +185,6 @@ fn out_of_memory_from_natives_and_operators_is_catchable() {
 }
 
 #[test]
-#[ignore = "FIXME: after Out of memory unwinds the frame holding the data, the \
-            next collection can still find that data in registers of a newer frame \
-            that were not written yet (gc.rs marks every slot below stack_top), so \
-            building the message raises Out of memory again"]
 fn out_of_memory_caught_in_a_function_can_build_its_message() {
     let program = Program::new(
         "oom-message",
@@ -212,8 +208,6 @@ fn out_of_memory_caught_in_a_function_can_build_its_message() {
 }
 
 #[test]
-#[ignore = "FIXME: lists and maps that grow without allocating objects (numbers as \
-            elements, keys and values) are never checked against --max-heap"]
 fn max_heap_counts_the_storage_of_lists_and_maps() {
     // Each loop ends by itself (at a few hundred megabytes) so that the bug
     // cannot exhaust the host.
@@ -492,8 +486,6 @@ fn bad_limit_values_are_usage_errors() {
 // ---------------------------------------------------------------- integral arguments
 
 #[test]
-#[ignore = "FIXME: integer_arg (runtime/src/builtins/mod.rs) rejects integral numbers \
-            of magnitude 9e15 and more as 'needs an integer argument.'"]
 fn huge_integral_arguments_are_integers() {
     let program = Program::new(
         "huge-integers",

@@ -91,8 +91,14 @@ impl Vm {
         self.handlers.pop();
         if self.frames.len() > handler.frame_depth {
             let lowest = self.frames[handler.frame_depth].base;
+            let old_top = self.stack_top;
             self.frames.truncate(handler.frame_depth);
             self.close_upvalues(self.stack.slot(lowest));
+            // The popped frames' registers overlap the handler frame's temporaries
+            // of the abandoned call, which the handler never reads again. Clearing
+            // them lets the collector free what the failed call built (an `Out of
+            // memory.` handler must be able to allocate its message).
+            self.stack.clear(lowest, old_top);
         }
         self.in_flight = Value::NIL;
         self.restore_stack_top();

@@ -59,6 +59,10 @@ pub struct Heap {
     /// Set by a collection that left more live bytes than `max_bytes`; the
     /// interpreter turns it into `Out of memory.` at its next call or loop.
     pub(crate) over_limit: bool,
+    /// After an `Out of memory.` the program gets this much room (the live heap
+    /// then plus an eighth of the limit) to handle it and let go of its data,
+    /// instead of failing again at its first call.
+    pub(crate) grace_until: usize,
 }
 
 impl Heap {
@@ -78,6 +82,7 @@ impl Heap {
             pause_max: std::time::Duration::ZERO,
             max_bytes: usize::MAX,
             over_limit: false,
+            grace_until: 0,
         }
     }
 
@@ -100,6 +105,19 @@ impl Heap {
     /// not yet reachable from any root (loading).
     pub(crate) fn hold_collections(&mut self, held: bool) {
         self.held = held;
+    }
+
+    /// The live size past which the interpreter raises `Out of memory.`: the
+    /// limit, or the grace granted after the last such error.
+    #[inline]
+    pub(crate) fn limit(&self) -> usize {
+        self.max_bytes.max(self.grace_until)
+    }
+
+    /// Records that `Out of memory.` was just raised (see `grace_until`).
+    pub(crate) fn grant_grace(&mut self) {
+        self.grace_until = self.bytes_allocated.saturating_add(self.max_bytes / 8);
+        self.over_limit = false;
     }
 
     /// Links a freshly boxed object into the heap and returns its header.
@@ -267,7 +285,10 @@ impl Heap {
         // keep at least an eighth of the limit as headroom; the interpreter's
         // heap check then reports the overrun at its next call or loop.
         let live = self.bytes_allocated;
-        self.over_limit = live > self.max_bytes;
+        if live <= self.max_bytes {
+            self.grace_until = 0;
+        }
+        self.over_limit = live > self.limit();
         let headroom = (self.max_bytes / 8).max(INITIAL_THRESHOLD);
         let target = (live + live / 2).max(INITIAL_THRESHOLD);
         self.next_gc = if target <= self.max_bytes {

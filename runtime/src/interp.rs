@@ -98,8 +98,12 @@ impl Vm {
                     self.budget -= 1;
                     // Calls and backward jumps are where a program can keep
                     // allocating, so this is where the heap limit is enforced.
-                    if self.heap.over_limit {
-                        self.heap.over_limit = false;
+                    // Container storage grows without allocating objects, so a
+                    // list can pass the limit between collections: check here too.
+                    if self.heap.over_limit
+                        || (self.heap.bytes_allocated > self.heap.limit() && self.heap_exhausted())
+                    {
+                        self.heap.grant_grace();
                         throw!("{}", self.out_of_memory_message());
                     }
                 }};

@@ -356,6 +356,13 @@ impl Vm {
         self.reserve(bytes)
     }
 
+    /// Whether the heap is over its limit even after a full collection.
+    #[cold]
+    pub(crate) fn heap_exhausted(&mut self) -> bool {
+        self.collect_garbage();
+        self.heap.bytes_allocated > self.heap.limit()
+    }
+
     pub(crate) fn out_of_memory_message(&self) -> String {
         format!(
             "Out of memory: the heap limit of {} bytes is exhausted.",

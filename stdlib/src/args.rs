@@ -21,7 +21,8 @@ pub(crate) fn string(vm: &Vm, value: Value, function: &str) -> Result<String, Na
 
 pub(crate) fn integer(value: Value, function: &str) -> Result<i64, NativeError> {
     let n = number(value, function)?;
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+    // Whole numbers of any size count; `as` saturates at the i64 range.
+    if n.fract() == 0.0 {
         Ok(n as i64)
     } else {
         Err(NativeError::Error(format!(

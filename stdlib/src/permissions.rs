@@ -37,7 +37,7 @@ pub(crate) fn check_path(vm: &Vm, access: Access, path: &str) -> Result<(), Nati
         None => false,
         Some(roots) if roots.is_empty() => true,
         Some(roots) => {
-            let wanted = absolute(Path::new(path));
+            let wanted = absolute(&follow_links(Path::new(path)));
             roots.iter().any(|root| wanted.starts_with(absolute(root)))
         }
     };
@@ -60,6 +60,29 @@ pub(crate) fn check_env(vm: &Vm, name: &str) -> Result<(), NativeError> {
             "Reading environment variable '{name}' is not permitted; run with --allow-env or -A."
         )))
     }
+}
+
+/// Follows `path` while it is a symbolic link, even a dangling one: writing
+/// through a dangling link creates its target, so the target is what must be
+/// allowed. Gives up (returning the last link) after 40 hops, as the kernel does.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        let is_link = std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            break;
+        }
+        match std::fs::read_link(&current) {
+            Ok(target) if target.is_absolute() => current = target,
+            Ok(target) => {
+                current = current
+                    .parent()
+                    .map_or_else(|| target.clone(), |parent| parent.join(&target))
+            }
+            Err(_) => break,
+        }
+    }
+    current
 }
 
 /// The path made absolute and cleaned of `.` and `..` without touching the file

@@ -76,7 +76,9 @@ pub(crate) fn index_arg(
 
 /// An integral number argument, or an error naming the method.
 pub(crate) fn integer_arg(value: Value, method: &str) -> Result<i64, NativeError> {
-    if value.is_number() && value.as_number().fract() == 0.0 && value.as_number().abs() < 9.0e15 {
+    // Any whole number counts, however large: `as` saturates at the i64 range,
+    // which every caller then clamps or rejects by size.
+    if value.is_number() && value.as_number().fract() == 0.0 {
         return Ok(value.as_number() as i64);
     }
     Err(NativeError::Error(format!(
