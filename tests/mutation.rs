@@ -106,11 +106,11 @@ const BUDGET: u64 = 10_000;
 /// register stack per load; everything else a sane mutant does is far smaller.
 const MEMORY_CAP: usize = 1 << 30;
 
-/// A named way to change one byte.
-type Replacement = (&'static str, fn(u8) -> u8);
+/// A new value for a byte, from the original.
+type Replace = fn(u8) -> u8;
 
 /// The replacement values tried at each offset, from the original byte.
-const REPLACEMENTS: &[Replacement] = &[
+const REPLACEMENTS: &[(&str, Replace)] = &[
     ("b ^ 0x01", |b| b ^ 0x01),
     ("b ^ 0x02", |b| b ^ 0x02),
     ("b ^ 0x10", |b| b ^ 0x10),
