@@ -404,8 +404,6 @@ fn every_one_byte_mutant_is_rejected_or_runs_to_an_end() {
 }
 
 #[test]
-#[ignore = "FIXME: Instr::Inherit reads freed memory when a class inherits from itself, \
-            so mutants of programs with subclasses crash pvm (SIGSEGV), see report"]
 fn every_one_byte_mutant_of_programs_with_subclasses_is_rejected_or_runs_to_an_end() {
     sweep_all(PROGRAMS_WITH_SUBCLASSES, false);
 }

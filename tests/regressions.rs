@@ -99,8 +99,6 @@ fn assert_no_crash(output: &Output) {
 /// heap-use-after-free in Instr::Inherit; without ASan this small case happens to
 /// survive, so the next test is the one that fails today.
 #[test]
-#[ignore = "FIXME: Instr::Inherit iterates the superclass's method table while inserting \
-            into the subclass's, the same table here: use-after-free, see report"]
 fn a_class_inheriting_from_itself_does_not_crash() {
     assert_no_crash(&run("inherit_self.pbc"));
 }
@@ -110,8 +108,6 @@ fn a_class_inheriting_from_itself_does_not_crash() {
 /// following `inherit r0, r1` makes Shape inherit from Shape. pvm dies with
 /// SIGSEGV (release) or a misaligned-pointer abort (debug).
 #[test]
-#[ignore = "FIXME: Instr::Inherit iterates the superclass's method table while inserting \
-            into the subclass's, the same table here: use-after-free, see report"]
 fn shapes_with_a_self_inheriting_class_does_not_crash() {
     assert_no_crash(&run("inherit_self_shapes.pbc"));
 }
