@@ -94,3 +94,69 @@ fn compiling_an_example_twice_gives_identical_bytes() {
         );
     }
 }
+
+/// The SHA-256 of each example's `.pbc`. Any change to the bytes the compiler
+/// writes shows up here, so it is made on purpose (and bumps the format version
+/// when the format itself changes). To update after a deliberate change, run the
+/// test and copy the hashes it prints.
+const GOLDEN_HASHES: &[(&str, &str)] = &[
+    (
+        "hello",
+        "f3ecb22f393329e8cae922a3cc21dfceebc7ae45fff80d851dd35857bac15667",
+    ),
+    (
+        "shapes",
+        "ee00c715b502ae85e015c68a15a82c0cae44ba5e8dbd6afd054034d5c4b7232a",
+    ),
+    (
+        "bank",
+        "f366afbfa1b1458cf682d1ca69bd734d045ea5524a3147ac1dc62a8c5f27f45f",
+    ),
+    (
+        "pretty",
+        "1d90cdb9ac2371bb7ccfe839fb014a14475de6f374324d4c7b433fd8f0e25479",
+    ),
+    (
+        "wordcount",
+        "e890d17b3e3c559d75a10a1e321e233eb2ffe4602c34f144dc3cb2f7a94db1f9",
+    ),
+    (
+        "fib",
+        "b3aaff813502f1e01466ff81bb28f6b68493091866316ed096fca175bbee27be",
+    ),
+];
+
+#[test]
+fn example_bytecode_matches_its_recorded_hash() {
+    use sha2::{Digest, Sha256};
+    let options = pvm_compiler::CompileOptions {
+        native_modules: pvm_stdlib::native_module_names(),
+        lox_modules: pvm_stdlib::LOX_MODULES,
+    };
+    let mut actual = Vec::new();
+    for name in ["hello", "shapes", "bank", "pretty", "wordcount", "fib"] {
+        let path = root().join("examples").join(format!("{name}.lox"));
+        let program = pvm_compiler::compile_file_with(&path, &options).expect("compiles");
+        let digest = Sha256::digest(pvm_bytecode::encode(&program));
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        actual.push((name, hex));
+    }
+    let listing: Vec<String> = actual
+        .iter()
+        .map(|(name, hex)| format!("    (\"{name}\", \"{hex}\"),"))
+        .collect();
+    let expected: Vec<(String, String)> = GOLDEN_HASHES
+        .iter()
+        .map(|(n, h)| (n.to_string(), h.to_string()))
+        .collect();
+    let got: Vec<(String, String)> = actual
+        .iter()
+        .map(|(n, h)| (n.to_string(), h.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        expected,
+        "example .pbc bytes changed; if deliberate, record:\n{}",
+        listing.join("\n")
+    );
+}
