@@ -41,5 +41,5 @@ pub fn load_bytes(
     out: Box<dyn std::io::Write>,
 ) -> Result<Vm, LoadError> {
     let (program, map) = pvm_bytecode::decode_with_offsets(bytes)?;
-    Vm::load(&program, &map, library, options, out)
+    Vm::load(program, &map, library, options, out)
 }

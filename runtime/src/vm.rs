@@ -178,16 +178,17 @@ pub struct Vm {
 }
 
 impl Vm {
-    /// Verifies `program` and prepares it to run. `bytes` and `map` come from
-    /// decoding, so that verifier errors can name a byte offset.
+    /// Verifies `program` and prepares it to run. `map` comes from decoding, so
+    /// that verifier errors can name a byte offset. The program is taken by value:
+    /// its code and tables move into the VM instead of being copied at start-up.
     pub fn load(
-        program: &Program,
+        mut program: Program,
         map: &pvm_bytecode::ByteMap,
         library: &Library,
         options: Options,
         out: Box<dyn Write>,
     ) -> Result<Vm, LoadError> {
-        verify(program).map_err(|error| LoadError {
+        verify(&program).map_err(|error| LoadError {
             offset: map.offset(error.location),
             problem: error.problem,
         })?;
@@ -202,7 +203,7 @@ impl Vm {
             global_names: Vec::with_capacity(program.globals.len()),
             constants: Vec::with_capacity(program.constants.len()),
             protos: Box::new([]),
-            files: program.files.clone(),
+            files: std::mem::take(&mut program.files),
             entry: program.entry as usize,
             init_string: std::ptr::null_mut(),
             budget: options.instruction_budget.unwrap_or(u64::MAX),
@@ -241,16 +242,16 @@ impl Vm {
         }
         let protos: Vec<Proto> = program
             .functions
-            .iter()
+            .iter_mut()
             .enumerate()
             .map(|(index, function)| Proto {
                 name: vm.constants[function.name as usize].as_object() as *mut ObjString,
                 file: function.file,
                 arity: function.arity,
                 num_regs: function.num_regs,
-                upvalues: function.upvalues.clone().into_boxed_slice(),
-                code: function.code.clone().into_boxed_slice(),
-                lines: function.lines.clone().into_boxed_slice(),
+                upvalues: std::mem::take(&mut function.upvalues).into_boxed_slice(),
+                code: std::mem::take(&mut function.code).into_boxed_slice(),
+                lines: std::mem::take(&mut function.lines).into_boxed_slice(),
                 index: index as u32,
             })
             .collect();
