@@ -132,15 +132,20 @@ fn build_cmdline(text: &str) -> Result<Cmdline, BootError> {
     Ok(cmdline)
 }
 
+/// The kernel at `inputs.kernel` is not something the launcher can boot.
+fn kernel_format_error(inputs: &BootInputs<'_>, reason: String) -> BootError {
+    BootError::KernelFormat {
+        path: inputs.kernel.to_owned(),
+        reason,
+    }
+}
+
 fn load_bzimage(
     memory: &GuestMemory,
     inputs: &BootInputs<'_>,
     kernel: &mut File,
 ) -> Result<LoadedGuest, BootError> {
-    let format_error = |reason: String| BootError::KernelFormat {
-        path: inputs.kernel.to_owned(),
-        reason,
-    };
+    let format_error = |reason: String| kernel_format_error(inputs, reason);
     let loaded = BzImage::load(
         memory,
         None,
@@ -220,10 +225,7 @@ fn load_pvh(
     inputs: &BootInputs<'_>,
     kernel: &mut File,
 ) -> Result<LoadedGuest, BootError> {
-    let format_error = |reason: String| BootError::KernelFormat {
-        path: inputs.kernel.to_owned(),
-        reason,
-    };
+    let format_error = |reason: String| kernel_format_error(inputs, reason);
     let loaded = Elf::load(
         memory,
         None,
