@@ -966,6 +966,22 @@ fn wrong_version_is_rejected() {
 }
 
 #[test]
+fn files_of_the_previous_format_version_still_run() {
+    // Version 3 only added instructions, so a version 2 file (the same bytes, without
+    // them) must load and run unchanged.
+    let scratch = Scratch::new("version2");
+    let mut bytes = sample_bytecode(&scratch);
+    assert_eq!(pvm_bytecode::OLDEST_READABLE_VERSION, 2);
+    put_u32(&mut bytes, 4, 2);
+    reseal(&mut bytes);
+    let old = scratch.path("old.pbc");
+    std::fs::write(&old, &bytes).expect("write");
+    let output = pvm(&["run", p(&old)]);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), "hi there\n2.5\n");
+}
+
+#[test]
 fn bad_checksum_is_rejected() {
     let scratch = Scratch::new("checksum");
     let bytes = sample_bytecode(&scratch);

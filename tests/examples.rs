@@ -102,27 +102,27 @@ fn compiling_an_example_twice_gives_identical_bytes() {
 const GOLDEN_HASHES: &[(&str, &str)] = &[
     (
         "hello",
-        "f3ecb22f393329e8cae922a3cc21dfceebc7ae45fff80d851dd35857bac15667",
+        "fea8485fdd6db84b97caa316f62348155a341535030ce27980357abbb21c610a",
     ),
     (
         "shapes",
-        "ee00c715b502ae85e015c68a15a82c0cae44ba5e8dbd6afd054034d5c4b7232a",
+        "be2282de77ffa26f55ac46e94663ca4e5c63a96c92d38dbd0005ed42b0899df1",
     ),
     (
         "bank",
-        "f366afbfa1b1458cf682d1ca69bd734d045ea5524a3147ac1dc62a8c5f27f45f",
+        "8d2f37157f63b088bc399c2fe90640c30180a490be5699d473ea22788ae459f3",
     ),
     (
         "pretty",
-        "1d90cdb9ac2371bb7ccfe839fb014a14475de6f374324d4c7b433fd8f0e25479",
+        "9dff8db1beeec7e11aea59fb49471c3a4607aabec506605e5a6885bb46f59f4d",
     ),
     (
         "wordcount",
-        "e890d17b3e3c559d75a10a1e321e233eb2ffe4602c34f144dc3cb2f7a94db1f9",
+        "d16a96772b34d8e8873193b957ed395e9865cfbedf3768072545c1c5c2642119",
     ),
     (
         "fib",
-        "b3aaff813502f1e01466ff81bb28f6b68493091866316ed096fca175bbee27be",
+        "23776ad57a82b1bbe944e6a012f89fb55f3e61a8679ca2b37ba46b7c22927095",
     ),
 ];
 

@@ -127,10 +127,62 @@ fn loops_jump_relative_to_the_next_instruction() {
         function_listing(source, 0),
         "loadint r0 0\n\
          print r0\n\
-         addk r0 r0 #0\n\
-         jltk r0 #1 -3\n\
+         incjltk r0 #0 #1 -2\n\
          returnnil"
     );
+}
+
+#[test]
+fn a_counted_loops_step_and_test_fuse_into_one_instruction() {
+    // Against a register: fused when step and test share a line.
+    let source = "fun f(n) { for (var i = 0; i < n; i = i + 1) print i; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "loadint r2 0\n\
+         jnlt r2 r1 2\n\
+         print r2\n\
+         incjlt r2 #0 r1 -2\n\
+         returnnil"
+    );
+    let source = "fun f(n) { var i = 0; while (i <= 10) { print i; i = i + 2; } }";
+    assert!(function_listing(source, 1).contains("incjlek r2 #1 #0 -"));
+    // On different lines a failing `<` must report its own line: not fused.
+    let source = "fun f(n) { var i = 0; while (i < n) {\n i = i + 1; } }";
+    let listing = function_listing(source, 1);
+    assert!(listing.contains("addk r2 r2 #0\njlt r2 r1 -2"), "{listing}");
+    // `continue` lands on the test, which must then run without the step: not fused.
+    let source = "fun f(c) { var i = 0; while (i < 9) { if (c) continue; i = i + 1; } }";
+    let listing = function_listing(source, 1);
+    assert!(
+        listing.contains("addk r2 r2 #1\njltk r2 #0 -") && !listing.contains("inc"),
+        "{listing}"
+    );
+    // Only a step of the tested register in place.
+    let source = "fun f() { var i = 0; var j = 0; while (i < 9) j = i + 1; }";
+    assert!(!function_listing(source, 1).contains("inc"));
+}
+
+#[test]
+fn division_by_a_power_of_two_multiplies_by_its_exact_reciprocal() {
+    let program =
+        compile("fun f(x) { return [x / 2, x / -0.25, x / 3, x / 0, x / 89884656743115795386465259539451236680898848947115328636715040578866337902750481566354238661203768010560056939935696678829394884407208311246423715319737062188883946712432742638151109800623047059726541476042502884419075341171231440736956555270413618581675255342293149119973622969239858152417678164812112068608]; }");
+    let code = listing(&program.functions[1].code);
+    assert!(
+        code.starts_with(
+            "mulk r3 r1 #0\nmulk r4 r1 #1\ndivk r5 r1 #2\ndivk r6 r1 #3\ndivk r7 r1 #4"
+        ),
+        "{code}"
+    );
+    use pvm_bytecode::Constant;
+    let numbers: Vec<f64> = program.constants[..5]
+        .iter()
+        .map(|k| match k {
+            Constant::Number(n) => *n,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // 2^1023's reciprocal would be subnormal, so that division stays.
+    assert_eq!(numbers, [0.5, -4.0, 3.0, 0.0, 8.98846567431158e307]);
 }
 
 #[test]
@@ -263,13 +315,15 @@ fn short_compare_jumps_out_of_range_become_a_negated_test_and_a_long_jump() {
     let code = &program.functions[1].code;
     let rendered = listing(&code[..2]);
     assert_eq!(rendered, "jltk r1 #0 1\njump 40002");
-    let tail = listing(&code[code.len() - 3..]);
-    assert_eq!(tail, "jnltk r1 #0 1\njump -40002\nreturnnil");
+    // The last step fused with the test (`incjltk`) comes apart again: step, negated test,
+    // long jump.
+    let tail = listing(&code[code.len() - 4..]);
+    assert_eq!(tail, "addk r1 r1 #1\njnltk r1 #0 1\njump -40002\nreturnnil");
     // Short ones in range stay single instructions.
     let source = "fun f(x) { while (x < 5) x = x + 1; }";
     assert_eq!(
         function_listing(source, 1),
-        "jnltk r1 #0 2\naddk r1 r1 #1\njltk r1 #0 -2\nreturnnil"
+        "jnltk r1 #0 1\nincjltk r1 #1 #0 -1\nreturnnil"
     );
 }
 

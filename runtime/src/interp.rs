@@ -61,6 +61,15 @@ impl Vm {
                         .pc = offset;
                 }};
             }
+            // The inline cache of the instruction being run (the one before `pc`).
+            macro_rules! hint {
+                () => {
+                    &*(*(*closure).proto)
+                        .hints
+                        .as_ptr()
+                        .add(pc.offset_from(code) as usize - 1)
+                };
+            }
             macro_rules! reg {
                 ($r:expr) => {
                     *base.add($r as usize)
@@ -157,6 +166,19 @@ impl Vm {
                     }
                 }};
             }
+            // A counted loop's step and test: `addk a, a, step` then `jump_if!` on R[a]
+            // and `$limit`, with the errors each of the two would raise.
+            macro_rules! step_and_test {
+                ($a:expr, $step:expr, $limit:expr, $offset:expr, |$l:ident, $r:ident| $taken:expr) => {{
+                    let x = reg!($a);
+                    if !x.is_number() {
+                        throw!("Operands must be two numbers or two strings.");
+                    }
+                    let stepped = Value::from_arith(x.as_number() + number_k!($step).as_number());
+                    reg!($a) = stepped;
+                    jump_if!(stepped, $limit, $offset, |$l, $r| $taken)
+                }};
+            }
             macro_rules! jump_if_equal {
                 ($x:expr, $y:expr, $offset:expr, $want:expr) => {{
                     if $x.equals($y) == $want {
@@ -210,6 +232,38 @@ impl Vm {
                     match $result {
                         Ok(value) => value,
                         Err(fault) => fault!(fault),
+                    }
+                }};
+            }
+
+            // Makes `$target` the running frame, its window starting at R[$a], and
+            // goes on with its first instruction, when the arity matches and the
+            // frame fits (depth and stack); otherwise falls through, and the caller
+            // takes the general path, which reports what is wrong.
+            macro_rules! enter_closure {
+                ($target:expr, $a:expr, $argc:expr) => {{
+                    let target: *mut ObjClosure = $target;
+                    let proto = &*(*target).proto;
+                    let callee_slot = self.stack.index_of(base.add($a as usize));
+                    let top = callee_slot + usize::from(proto.num_regs);
+                    if proto.arity == $argc
+                        && self.frames.len() < self.options.max_call_depth
+                        && top <= self.stack.capacity()
+                    {
+                        self.frames.push(Frame {
+                            closure: target,
+                            pc: 0,
+                            base: callee_slot,
+                        });
+                        self.stack_top = top;
+                        if top > self.stack_high_water {
+                            self.stack_high_water = top;
+                        }
+                        closure = target;
+                        code = proto.code.as_ptr();
+                        pc = code;
+                        base = base.add($a as usize);
+                        continue;
                     }
                 }};
             }
@@ -416,43 +470,78 @@ impl Vm {
                         jump_if_equal!(reg!(a), number_k!(k), offset, false)
                     }
 
+                    Instr::IncJumpIfLtK { a, step, k, offset } => {
+                        step_and_test!(a, step, number_k!(k), offset, |i, limit| i < limit)
+                    }
+
+                    Instr::IncJumpIfLeK { a, step, k, offset } => {
+                        step_and_test!(a, step, number_k!(k), offset, |i, limit| i <= limit)
+                    }
+
+                    Instr::IncJumpIfLt { a, step, b, offset } => {
+                        step_and_test!(a, step, reg!(b), offset, |i, limit| i < limit)
+                    }
+
+                    Instr::IncJumpIfLe { a, step, b, offset } => {
+                        step_and_test!(a, step, reg!(b), offset, |i, limit| i <= limit)
+                    }
+
                     Instr::Call { a, argc } => {
                         spend_budget!();
                         save_pc!();
                         let callee = reg!(a);
-                        let callee_slot = self.stack.index_of(base.add(a as usize));
-                        // Fast path: a closure with the right arity and room on the
-                        // stack becomes the running frame without leaving the loop.
-                        if callee.object_kind() == Some(ObjKind::Closure) {
-                            let target = callee.as_object() as *mut ObjClosure;
-                            let proto = &*(*target).proto;
-                            let top = callee_slot + usize::from(proto.num_regs);
-                            if proto.arity == argc
-                                && self.frames.len() < self.options.max_call_depth
-                                && top <= self.stack.capacity()
-                            {
-                                self.frames.push(Frame {
-                                    closure: target,
-                                    pc: 0,
-                                    base: callee_slot,
-                                });
-                                self.stack_top = top;
-                                if top > self.stack_high_water {
-                                    self.stack_high_water = top;
-                                }
-                                closure = target;
-                                code = proto.code.as_ptr();
-                                pc = code;
-                                base = base.add(a as usize);
-                                continue;
+                        match callee.object_kind() {
+                            Some(ObjKind::Closure) => {
+                                enter_closure!(callee.as_object() as *mut ObjClosure, a, argc);
                             }
+                            // Construction: the instance replaces the class in the
+                            // callee register, so `init` runs with it as R0.
+                            Some(ObjKind::Class) => {
+                                let class = callee.as_object() as *mut ObjClass;
+                                let initializer = (*class).initializer;
+                                if initializer.object_kind() == Some(ObjKind::Closure) {
+                                    // The class stays rooted in R[a] while the
+                                    // instance is allocated (which may collect).
+                                    let instance = self.alloc_instance(class);
+                                    reg!(a) = instance;
+                                    enter_closure!(
+                                        initializer.as_object() as *mut ObjClosure,
+                                        a,
+                                        argc
+                                    );
+                                    let slot = self.stack.index_of(base.add(a as usize));
+                                    call_outcome!(self.call_method(initializer, slot, argc));
+                                    continue;
+                                }
+                            }
+                            _ => {}
                         }
+                        let callee_slot = self.stack.index_of(base.add(a as usize));
                         call_outcome!(self.call_value(callee_slot, argc));
                     }
 
                     Instr::Invoke { a, argc, name } => {
                         spend_budget!();
                         save_pc!();
+                        let receiver = reg!(a);
+                        // Fast path: an instance without a field of that name whose
+                        // class has a closure method of the right arity.
+                        if receiver.object_kind() == Some(ObjKind::Instance) {
+                            let instance = receiver.as_object() as *mut ObjInstance;
+                            let key = StrKey(self.constant_string(name));
+                            if (*instance).fields.get(&key).is_none() {
+                                let methods = &(*(*instance).class).methods;
+                                if let Some(&method) = methods.get_hinted(&key, hint!()) {
+                                    if method.object_kind() == Some(ObjKind::Closure) {
+                                        enter_closure!(
+                                            method.as_object() as *mut ObjClosure,
+                                            a,
+                                            argc
+                                        );
+                                    }
+                                }
+                            }
+                        }
                         let callee_slot = self.stack.index_of(base.add(a as usize));
                         let name = self.constant_string(name);
                         call_outcome!(self.invoke(callee_slot, argc, name));
@@ -553,7 +642,8 @@ impl Vm {
                         }
                         let instance = receiver.as_object() as *mut ObjInstance;
                         let name = self.constant_string(name);
-                        if let Some(&field) = (*instance).fields.get(&StrKey(name)) {
+                        if let Some(&field) = (*instance).fields.get_hinted(&StrKey(name), hint!())
+                        {
                             reg!(dst) = field;
                         } else {
                             let method = (*(*instance).class).methods.get(&StrKey(name)).copied();
@@ -578,7 +668,11 @@ impl Vm {
                         }
                         let instance = receiver.as_object() as *mut ObjInstance;
                         let name = self.constant_string(name);
-                        if (*instance).fields.insert(StrKey(name), reg!(src)).is_none() {
+                        let fields = &mut (*instance).fields;
+                        if fields
+                            .insert_hinted(StrKey(name), reg!(src), hint!())
+                            .is_none()
+                        {
                             self.heap.bytes_allocated += TABLE_ENTRY_BYTES;
                             let class = (*instance).class;
                             (*class).field_hint = (*class).field_hint.max((*instance).fields.len());

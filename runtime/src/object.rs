@@ -7,6 +7,7 @@
 use crate::value::Value;
 use hashbrown::HashMap;
 use pvm_bytecode::{Instr, LineEntry, UpvalueDesc};
+use std::cell::Cell;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,10 @@ pub struct Proto {
     pub code: Box<[Instr]>,
     pub lines: Box<[LineEntry]>,
     pub index: u32,
+    /// One inline cache per instruction, used by the property instructions
+    /// (`getprop`, `setprop`, `invoke`): the table position where the name was found
+    /// last time. A hint only, checked before use (see [`crate::table::Table`]).
+    pub hints: Box<[Cell<u8>]>,
 }
 
 impl Proto {

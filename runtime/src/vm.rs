@@ -9,6 +9,7 @@ use crate::stack::Stack;
 use crate::value::Value;
 use crate::verify::verify;
 use pvm_bytecode::{Constant, Program};
+use std::cell::Cell;
 use std::io::Write;
 
 /// A function implemented in Rust that programs can call as a global.
@@ -250,6 +251,7 @@ impl Vm {
                 arity: function.arity,
                 num_regs: function.num_regs,
                 upvalues: std::mem::take(&mut function.upvalues).into_boxed_slice(),
+                hints: (0..function.code.len()).map(|_| Cell::new(0)).collect(),
                 code: std::mem::take(&mut function.code).into_boxed_slice(),
                 lines: std::mem::take(&mut function.lines).into_boxed_slice(),
                 index: index as u32,

@@ -103,12 +103,62 @@ impl<'r> Generator<'r> {
         if let Some((operand, op, value)) = constant {
             if let Ok(k) = u16::try_from(self.program.number(value)) {
                 let a = self.condition_operand(operand, None)?;
-                return Ok(vec![self.emit(compare_k_jump(op, when, a, k), at)]);
+                return Ok(vec![self.emit_test(compare_k_jump(op, when, a, k), at)]);
             }
         }
         let a = self.condition_operand(left, Some(right))?;
         let b = self.expr_any(right)?;
-        Ok(vec![self.emit(compare_jump(op, when, a, b), at)])
+        Ok(vec![self.emit_test(compare_jump(op, when, a, b), at)])
+    }
+
+    /// Emits the compare-and-branch `test`, fused with the `addk r, r, step` just before it
+    /// into one `incjlt`-family instruction when `test` is `r < x` or `r <= x`: a counted
+    /// loop's step and test, one dispatch instead of two. Only when no jump lands between
+    /// the two (control then always runs both), and, when `x` is a register whose kind can
+    /// make the test fail, only when both are on the same line, so an error keeps its line.
+    fn emit_test(&mut self, test: Instr, at: Pos) -> usize {
+        let state = self.state();
+        let here = state.code.len();
+        let step = match state.code.last() {
+            Some(&Instr::AddK { dst, a, k }) if dst == a && state.last_label != Some(here) => {
+                u16::try_from(k).ok().map(|step| (dst, step))
+            }
+            _ => None,
+        };
+        let same_line = state
+            .lines
+            .last()
+            .is_some_and(|entry| entry.line == at.line);
+        let fused = step.and_then(|(r, step)| match test {
+            Instr::JumpIfLtK { a, k, offset } if a == r => {
+                Some(Instr::IncJumpIfLtK { a, step, k, offset })
+            }
+            Instr::JumpIfLeK { a, k, offset } if a == r => {
+                Some(Instr::IncJumpIfLeK { a, step, k, offset })
+            }
+            // The long jump's offset is still 0 here: the fused form is a short jump, which
+            // `patch_jump` resolves (and relaxes if far) when the function is finished.
+            Instr::JumpIfLt { a, b, .. } if a == r && same_line => Some(Instr::IncJumpIfLt {
+                a,
+                step,
+                b,
+                offset: 0,
+            }),
+            Instr::JumpIfLe { a, b, .. } if a == r && same_line => Some(Instr::IncJumpIfLe {
+                a,
+                step,
+                b,
+                offset: 0,
+            }),
+            _ => None,
+        });
+        match fused {
+            Some(fused) => {
+                *state.code.last_mut().expect("an addk was just matched") = fused;
+                here - 1
+            }
+            None => self.emit(test, at),
+        }
     }
 
     /// Is `condition` known to hold right after `initializer` ran: the initializer declares

@@ -178,8 +178,16 @@ impl<'r> Generator<'r> {
                     (number_literal(right), binary_k_form(*op))
                 {
                     let a = self.operand_into(left, dst, None)?;
-                    let k = self.program.number(value);
-                    self.emit(with_constant(dst, a, k), *at);
+                    match exact_reciprocal(*op, value) {
+                        Some(reciprocal) => {
+                            let k = self.program.number(reciprocal);
+                            self.emit(Instr::MulK { dst, a, k }, *at);
+                        }
+                        None => {
+                            let k = self.program.number(value);
+                            self.emit(with_constant(dst, a, k), *at);
+                        }
+                    }
                 } else {
                     let a = self.operand_into(left, dst, Some(right))?;
                     let b = self.expr_any(right)?;
@@ -444,6 +452,27 @@ pub(super) fn binary_instr(op: BinaryOp, dst: u8, a: u8, b: u8) -> Instr {
         BinaryOp::LessEqual => Instr::Le { dst, a, b },
         BinaryOp::Greater => Instr::Gt { dst, a, b },
         BinaryOp::GreaterEqual => Instr::Ge { dst, a, b },
+    }
+}
+
+/// For `x / d` with `d` a power of two whose reciprocal is a normal number, that reciprocal:
+/// `x * (1/d)` then gives the same bits as `x / d` for every `x` (both are the exact quotient
+/// rounded once, NaN, infinities, zeros and subnormal results included), and a multiply
+/// takes a few cycles where a divide takes tens. C compilers make the same rewrite without
+/// any fast-math flag.
+fn exact_reciprocal(op: BinaryOp, divisor: f64) -> Option<f64> {
+    const MANTISSA: u64 = (1 << 52) - 1;
+    if op != BinaryOp::Divide {
+        return None;
+    }
+    let bits = divisor.to_bits();
+    let exponent = (bits >> 52) & 0x7ff;
+    // A zero mantissa and a biased exponent in 1..=2045 (so 1/d's, 2046 - exponent, is
+    // normal too): d = ±2^(exponent - 1023), exactly.
+    if bits & MANTISSA == 0 && (1..=2045).contains(&exponent) {
+        Some(1.0 / divisor)
+    } else {
+        None
     }
 }
 

@@ -12,6 +12,15 @@
 //!                                 jump FAR
 //! ```
 //!
+//! A fused step-and-test (`incjltk` and friends) has no single opposite, so it comes apart
+//! into the two instructions it stands for, the test negated as above:
+//!
+//! ```text
+//!     incjltk r1, #s, #k, FAR  =>    addk r1, r1, #s
+//!                                    jnltk r1, #k, +1
+//!                                    jump FAR
+//! ```
+//!
 //! The pair takes the same branch under the same condition (each short test has an exact
 //! negation, NaN included), reads the same registers and raises the same errors, and a jump
 //! that was backward is still backward, so the budget and heap checks are unchanged. Inserting
@@ -52,6 +61,43 @@ pub(super) fn with_jump_offset(instr: Instr, offset: i64) -> Instr {
     let mut values: Vec<i64> = instr.operands().iter().map(|o| o.value).collect();
     values[index] = offset;
     Instr::from_parts(instr.opcode(), &values).expect("the opcode and operand count are unchanged")
+}
+
+/// The instructions that replace the short jump `instr` when its target is out of range,
+/// minus the final long `jump`: the opposite test skipping that `jump`, preceded by the
+/// step of a fused step-and-test.
+fn far_form(instr: Instr) -> Vec<Instr> {
+    let (step, test) = match instr {
+        Instr::IncJumpIfLtK { a, step, k, .. } => {
+            (Some((a, step)), Instr::JumpIfNotLtK { a, k, offset: 1 })
+        }
+        Instr::IncJumpIfLeK { a, step, k, .. } => {
+            (Some((a, step)), Instr::JumpIfNotLeK { a, k, offset: 1 })
+        }
+        Instr::IncJumpIfLt { a, step, b, .. } => {
+            (Some((a, step)), Instr::JumpIfNotLt { a, b, offset: 1 })
+        }
+        Instr::IncJumpIfLe { a, step, b, .. } => {
+            (Some((a, step)), Instr::JumpIfNotLe { a, b, offset: 1 })
+        }
+        test => (None, with_jump_offset(negated_short_test(test), 1)),
+    };
+    match step {
+        Some((a, step)) => vec![
+            Instr::AddK {
+                dst: a,
+                a,
+                k: u32::from(step),
+            },
+            test,
+        ],
+        None => vec![test],
+    }
+}
+
+/// Instructions the far form of short jump `instr` adds.
+fn far_growth(instr: Instr) -> usize {
+    far_form(instr).len()
 }
 
 /// The short test that jumps exactly when `instr` does not.
@@ -105,7 +151,7 @@ pub(super) fn resolve_short_jumps(
         for (index, slot) in shift.iter_mut().enumerate() {
             *slot = inserted;
             if index < len && expanded[index] {
-                inserted += 1;
+                inserted += far_growth(code[index]);
             }
         }
     }
@@ -118,8 +164,9 @@ pub(super) fn resolve_short_jumps(
     for (at, &instr) in code.iter().enumerate() {
         match targets[at] {
             Some(target) if expanded[at] => {
-                relaxed.push(with_jump_offset(negated_short_test(instr), 1));
-                let from = at + shift[at] + 1;
+                let far = far_form(instr);
+                let from = at + shift[at] + far.len();
+                relaxed.extend(far);
                 let offset = (target + shift[target]) as i64 - (from as i64 + 1);
                 relaxed.push(Instr::Jump {
                     offset: i32::try_from(offset).expect("code is far below 2^31 instructions"),

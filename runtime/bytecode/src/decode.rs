@@ -8,7 +8,7 @@
 use crate::encode::{CONSTANT_NUMBER, CONSTANT_STRING};
 use crate::isa::Instr;
 use crate::program::{Constant, Export, Function, LineEntry, Module, Program, UpvalueDesc};
-use crate::{FORMAT_VERSION, MAGIC};
+use crate::{FORMAT_VERSION, MAGIC, OLDEST_READABLE_VERSION};
 
 /// Why a `.pbc` file could not be decoded, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,11 +92,12 @@ pub fn decode_with_offsets(bytes: &[u8]) -> Result<(Program, ByteMap), DecodeErr
         end: bytes.len(),
     };
     let version = reader.u32("format version")?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError {
             offset: MAGIC.len(),
             problem: format!(
-                "unsupported format version {version} (this pvm reads version {FORMAT_VERSION})"
+                "unsupported format version {version} (this pvm reads versions \
+                 {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
             ),
         });
     }

@@ -22,6 +22,11 @@ pub use program::{
 /// The first four bytes of every `.pbc` file.
 pub const MAGIC: [u8; 4] = *b"PVMB";
 
-/// The format version this build reads and writes. Any change to the encoding,
-/// the instruction set or the meaning of an instruction bumps it.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes. Any change to the encoding, the
+/// instruction set or the meaning of an instruction bumps it.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build reads. Version 3 only added instructions
+/// (the fused loop steps `incjltk` and friends), so a version 2 file is a valid
+/// version 3 file that happens not to use them.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
