@@ -210,10 +210,8 @@ fn a_million_distinct_number_constants_in_separate_statements() {
 }
 
 #[test]
-#[ignore = "FIXME: a flat chain of more than ~1,000 `+` terms is refused as \
-            'Code nests too deeply (the limit is 1000 levels)': the compiler counts \
-            each left-associated operator as a nesting level"]
 fn a_million_distinct_number_constants_in_one_long_sum() {
+    // A left-associated chain of a million `+`: one nesting level, and one register.
     let dir = TempDir::new("million-sum");
     let mut source = String::from("print 0");
     for i in 1..1_000_000u64 {
@@ -225,16 +223,47 @@ fn a_million_distinct_number_constants_in_one_long_sum() {
 }
 
 #[test]
-#[ignore = "FIXME: a method chain of more than ~1,000 calls is refused as nesting"]
 fn a_long_method_chain() {
     let dir = TempDir::new("chain");
     let mut source =
         String::from("class C { init() { this.n = 0; } m() { this.n += 1; return this; } }\n");
     source.push_str("print C()");
-    source.push_str(&".m()".repeat(5000));
+    source.push_str(&".m()".repeat(DEPTH));
     source.push_str(".n;\n");
     let program = dir.write("chain.lox", &source);
-    assert_runs_both_ways(&dir, &program, "5000\n");
+    assert_runs_both_ways(&dir, &program, &format!("{DEPTH}\n"));
+}
+
+#[test]
+fn long_chains_of_calls_properties_and_indexing() {
+    let dir = TempDir::new("chains");
+    let mut source = String::from("fun f() { return f; }\nvar xs = [0];\nxs[0] = xs;\n");
+    source.push_str("class Node { init() { this.next = this; this.k = 1; } }\n");
+    source.push_str("var node = Node();\n");
+    writeln!(source, "print f{} == f;", "()".repeat(DEPTH)).expect("writing to a String");
+    writeln!(source, "print xs{} == xs;", "[0]".repeat(DEPTH)).expect("writing to a String");
+    writeln!(source, "print node{} == node;", ".next".repeat(DEPTH)).expect("writing to a String");
+    // Mixed links, each with a little nesting of its own.
+    writeln!(
+        source,
+        "print 0{};",
+        " + xs[0][0].len() * 2 - -node.next.k".repeat(DEPTH)
+    )
+    .expect("writing to a String");
+    // A runtime error deep in a chain names the link's line and column.
+    writeln!(source, "print xs{}[1];", "[0]".repeat(DEPTH)).expect("writing to a String");
+    let program = dir.write("chains.lox", &source);
+    let outcome = run(&program);
+    assert_eq!(outcome.code, 70, "{}", outcome.stderr);
+    assert_eq!(outcome.stdout, format!("true\ntrue\ntrue\n{}\n", 3 * DEPTH));
+    let column = "print xs".len() + 3 * DEPTH + 1;
+    assert!(
+        outcome
+            .stderr
+            .starts_with(&format!("chains.lox:10:{column}: ")),
+        "{}",
+        outcome.stderr
+    );
 }
 
 #[test]
@@ -345,11 +374,13 @@ fn hundred_thousand_nested_list_literals_and_indexing() {
     map_output.push_str(&"}".repeat(DEPTH));
     map_output.push('\n');
     assert_works_or_refuses_nesting("maps", &maps, &map_output);
+    // Indexing into an index, not a chain of indexing (see long_chains_of_calls_...).
     let indexing = format!(
-        "var x = [0]; x[0] = x; print x{}[1];\n",
-        "[0]".repeat(DEPTH)
+        "var x = [0]; print {}0{};\n",
+        "x[".repeat(DEPTH),
+        "]".repeat(DEPTH)
     );
-    assert_works_or_refuses_nesting("indexing", &indexing, "");
+    assert_works_or_refuses_nesting("indexing", &indexing, "0\n");
 }
 
 #[test]

@@ -446,23 +446,57 @@ fn printing_deeper_than_the_call_depth_is_a_catchable_stack_overflow() {
 }
 
 #[test]
-#[ignore = "FIXME: str() and join() show containers nested deeper than the call depth \
-            that print refuses with Stack overflow; str(v) is documented as the text \
-            print shows"]
-fn str_and_join_obey_the_same_depth_as_print() {
+fn str_join_and_write_obey_the_same_depth_as_print() {
+    // str(v), join() and io.write(v) show the text print shows, so they refuse
+    // the same nesting; before, they rendered it in full (and took quadratic time
+    // on deep lists).
     let program = Program::new(
         "depth-str",
         r#"
+        import "io";
         var nested = [];
         for (var i = 0; i < 500; i += 1) nested = [nested];
         try { print str(nested).len(); } catch (e) { print "str: " + e.message; }
         try { print [nested].join("").len(); } catch (e) { print "join: " + e.message; }
+        try { io.write(nested); } catch (e) { print "write: " + e.message; }
+        var map = {};
+        for (var i = 0; i < 500; i += 1) map = {"k": map};
+        try { print str(map).len(); } catch (e) { print "str map: " + e.message; }
+        var shallow = [[[1]]];
+        print str(shallow) + [shallow, shallow].join(" ");
         "#,
     );
     let stdout = program.run(&["--max-call-depth", "100"]).ok();
     assert_eq!(
         lines(&stdout),
-        ["str: Stack overflow.", "join: Stack overflow."]
+        [
+            "str: Stack overflow.",
+            "join: Stack overflow.",
+            "write: Stack overflow.",
+            "str map: Stack overflow.",
+            "[[[1]]][[[1]]] [[[1]]]"
+        ]
+    );
+}
+
+#[test]
+fn str_and_print_show_nesting_up_to_the_call_depth_left() {
+    // At top level one frame (the script) is in use, so 99 levels fit in 100.
+    let program = Program::new(
+        "depth-edge",
+        r#"
+        var fits = [];
+        for (var i = 1; i < 99; i += 1) fits = [fits];
+        print str(fits).len();
+        var over = [fits];
+        try { print str(over).len(); } catch (e) { print "str: " + e.message; }
+        try { print over; } catch (e) { print "print: " + e.message; }
+        "#,
+    );
+    let stdout = program.run(&["--max-call-depth", "100"]).ok();
+    assert_eq!(
+        lines(&stdout),
+        ["198", "str: Stack overflow.", "print: Stack overflow."]
     );
 }
 

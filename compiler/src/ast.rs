@@ -1,8 +1,10 @@
 //! The abstract syntax tree. Nodes live in a bumpalo arena and refer to each other with `&'a`
 //! references, so building and freeing a tree is a pointer bump and one deallocation.
 //!
-//! Every node carries its source [`Pos`] and its nesting `depth` (height of its subtree), which
-//! the builder uses to reject input nested deeper than the recursive passes can take. Variable
+//! Every node carries its source [`Pos`] and its nesting `depth` (how deep the recursive passes
+//! go below it), which the builder uses to reject input nested deeper than they can take. The
+//! links of a left-leaning chain ([`Expr::chain_left`]) are walked by a loop, not recursion, so
+//! `a + b + c + ...` is one level however long it is. Variable
 //! uses carry a [`RefId`] and declarations a [`DeclId`]: the resolver answers "what does this use
 //! refer to" in tables indexed by those ids, and the code generator reads the answers.
 
@@ -33,6 +35,34 @@ pub struct Expr<'a> {
     pub pos: Pos,
     pub depth: u32,
     pub kind: ExprKind<'a>,
+}
+
+impl<'a> Expr<'a> {
+    /// The left operand if this node is a link of a left-leaning chain: a binary operator,
+    /// a call, a property access or an indexing, each evaluated after its left operand.
+    /// `a + b + c`, `o.f().g()` and `xs[0][1]` parse as chains of such links nested to the
+    /// left as deeply as they are long, so every pass walks them with a loop down this
+    /// operand rather than recursion.
+    ///
+    /// FIXME: `and`/`or` are not links, so `a or b or c ...` still counts a nesting level per
+    /// operator and more than 1,000 of them are refused: `Generator::jump_if`
+    /// (`codegen/cond.rs`) recurses down their left operand. Walking that spine with a loop
+    /// there (and in `Generator::logical`) would make them links too.
+    pub fn chain_left(&self) -> Option<&'a Expr<'a>> {
+        self.kind.chain_left()
+    }
+}
+
+impl<'a> ExprKind<'a> {
+    /// See [`Expr::chain_left`].
+    pub fn chain_left(&self) -> Option<&'a Expr<'a>> {
+        match *self {
+            ExprKind::Binary { left, .. } => Some(left),
+            ExprKind::Call { callee, .. } => Some(callee),
+            ExprKind::Get { object, .. } | ExprKind::Index { object, .. } => Some(object),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

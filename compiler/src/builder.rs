@@ -2,11 +2,15 @@
 //! ids the resolver keys its tables on, and performs the checks that are easiest while the tree
 //! is built: assignment targets, parameter and argument counts, and the nesting-depth limit.
 //!
-//! **The nesting limit.** The resolver and the code generator walk the tree recursively. Rather
-//! than make them iterative, every node records the height of its subtree, and a node that would
-//! exceed [`MAX_NESTING_DEPTH`] is reported once (at the innermost place the limit is crossed)
-//! and replaced by an error placeholder, so no pass ever sees a tree deeper than the limit. The
-//! LALRPOP parser itself keeps its stack on the heap, so it copes with any depth.
+//! **The nesting limit.** The resolver and the code generator walk the tree recursively, except
+//! along left-leaning chains (`a + b + c`, `o.f().g()`, `xs[0][1]`; see [`Expr::chain_left`]),
+//! whose links they walk with a loop. Rather than make them iterative everywhere, every node
+//! records how deep they recurse below it (its depth: the height of its subtree, where a chain
+//! of any length counts as one level), and a node that would exceed [`MAX_NESTING_DEPTH`] is
+//! reported once (at the innermost place the limit is crossed) and replaced by an error
+//! placeholder, so no pass ever recurses deeper than the limit. The LALRPOP parser itself keeps
+//! its stack on the heap, and its left-recursive rules reduce a chain link by link, so it copes
+//! with any depth and any length.
 
 use std::cell::{Cell, RefCell};
 
@@ -19,8 +23,9 @@ use crate::diagnostic::{Diagnostics, Near, Pos};
 use crate::lexer::{self, LexError, Token};
 
 /// How deeply expressions and statements may nest (counting every node on the path from a
-/// statement at the top of the file). The recursive passes run on a thread with a stack sized
-/// for this (see `compile_source`); 1,000 is far beyond hand-written code.
+/// statement at the top of the file, and a left-leaning chain as one node). The recursive passes
+/// run on a thread with a stack sized for this (see `compile_source`); 1,000 is far beyond
+/// hand-written code.
 pub const MAX_NESTING_DEPTH: u32 = 1000;
 
 /// A placeholder's depth: far enough past the limit that no node built from ordinary children
@@ -132,7 +137,7 @@ impl<'a> Builder<'a> {
     // ----- expressions -------------------------------------------------------------------
 
     pub fn expr(&self, pos: Pos, kind: ExprKind<'a>) -> &'a Expr<'a> {
-        let depth = 1 + expr_children_depth(&kind);
+        let depth = expr_depth(&kind);
         if depth > MAX_NESTING_DEPTH {
             self.report_if_first_too_deep(pos, depth);
             return self.arena.alloc(Expr {
@@ -669,6 +674,28 @@ fn first_token_pos(expr: &Expr<'_>) -> Pos {
             ExprKind::Assign { name, .. } => return name.pos,
             _ => return expr.pos,
         };
+    }
+}
+
+/// The depth of a node of `kind`: one more than its deepest child, except for a chain link
+/// whose left operand is a link too. The passes walk the two in one loop, so the chain costs
+/// no more than the deepest of its links, whose other operands are one level below it.
+fn expr_depth(kind: &ExprKind<'_>) -> u32 {
+    match kind.chain_left() {
+        // A placeholder (`Error`) is not a link, so a chain above one stays past the limit
+        // and quiet.
+        Some(left) if left.chain_left().is_some() => left.depth.max(1 + link_operands_depth(kind)),
+        _ => 1 + expr_children_depth(kind),
+    }
+}
+
+/// The depth of a chain link's children other than its left operand.
+fn link_operands_depth(kind: &ExprKind<'_>) -> u32 {
+    match kind {
+        ExprKind::Binary { right, .. } => right.depth,
+        ExprKind::Call { args, .. } => args.iter().map(|arg| arg.depth).max().unwrap_or(0),
+        ExprKind::Index { index, .. } => index.depth,
+        _ => 0,
     }
 }
 

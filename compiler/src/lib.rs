@@ -121,10 +121,25 @@ mod tests {
             format!("print {}1{};", "(".repeat(n), ")".repeat(n)),
             format!("{}{}", "{".repeat(n), "}".repeat(n)),
             format!("print {}1;", "!".repeat(n)),
-            format!("fun f() {{ return f; }} f{};", "()".repeat(n)),
-            format!("fun f() {{ return f; }} f{};", ".b()".repeat(n / 2)),
+            // Chains are one level however long, so these nest a chain link in every third
+            // level: `-(-(f)())()`, `-(-(f).b()).b()`, `-(-(1 + 1) + 1)`, ...
+            format!(
+                "fun f() {{ return f; }} {}f{};",
+                "-(".repeat(n / 3),
+                ")()".repeat(n / 3)
+            ),
+            format!(
+                "fun f() {{ return f; }} {}f{};",
+                "-(".repeat(n / 3),
+                ").b()".repeat(n / 3)
+            ),
+            format!("print {}1{};", "-(".repeat(n / 3), " + 1)".repeat(n / 3)),
+            format!(
+                "var xs; print {}xs{};",
+                "-(".repeat(n / 3),
+                ")[0]".repeat(n / 3)
+            ),
             format!("var a; a{} = 1;", " = a".repeat(n)),
-            format!("print 1{};", " + 1".repeat(n)),
             format!("{}{}", "fun f() {".repeat(n / 2), "}".repeat(n / 2)),
             format!("{}{}", "class A { m() {".repeat(n / 3), "} }".repeat(n / 3)),
             format!("{}print 1;", "while (true) ".repeat(n)),

@@ -476,7 +476,25 @@ impl<'a> Resolver<'a, '_> {
 
     // ----- expressions -------------------------------------------------------------------
 
+    /// Resolves `expr`. The links of a left-leaning chain are walked with a loop, in
+    /// evaluation order: the operand at the bottom of the chain first, then each link's other
+    /// operands from the innermost link out, as recursion would (see [`Expr::chain_left`]).
     fn expr(&mut self, expr: &'a Expr<'a>) {
+        let mut links = Vec::new();
+        let mut bottom = expr;
+        while let Some(left) = bottom.chain_left() {
+            links.push(bottom);
+            bottom = left;
+        }
+        self.node(bottom);
+        for link in links.into_iter().rev() {
+            self.node(link);
+        }
+    }
+
+    /// Resolves `expr`'s own names and operands, except the left operand of a chain link,
+    /// which [`Resolver::expr`] has resolved already.
+    fn node(&mut self, expr: &'a Expr<'a>) {
         match &expr.kind {
             ExprKind::Nil
             | ExprKind::True
@@ -491,17 +509,17 @@ impl<'a> Resolver<'a, '_> {
             }
             ExprKind::Grouping(inner) => self.expr(inner),
             ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
+            ExprKind::Binary { right, .. } => self.expr(right),
+            ExprKind::Logical { left, right, .. } => {
                 self.expr(left);
                 self.expr(right);
             }
-            ExprKind::Call { callee, args } => {
-                self.expr(callee);
+            ExprKind::Call { args, .. } => {
                 for arg in args.iter() {
                     self.expr(arg);
                 }
             }
-            ExprKind::Get { object, .. } => self.expr(object),
+            ExprKind::Get { .. } => {}
             ExprKind::Set { object, value, .. } => {
                 self.expr(object);
                 self.expr(value);
@@ -517,10 +535,7 @@ impl<'a> Resolver<'a, '_> {
                     self.expr(value);
                 }
             }
-            ExprKind::Index { object, index } => {
-                self.expr(object);
-                self.expr(index);
-            }
+            ExprKind::Index { index, .. } => self.expr(index),
             ExprKind::SetIndex {
                 object,
                 index,

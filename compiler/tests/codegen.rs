@@ -21,6 +21,57 @@ fn locals_are_read_in_place_and_chains_reuse_the_result_register() {
 }
 
 #[test]
+fn long_chains_use_as_many_registers_as_short_ones() {
+    // Each shape in a function, short and 100,000 links long: the chain's links reuse the
+    // result register (or one temporary), so the register count does not grow with length.
+    let shapes = [
+        ("fun f(a, b) { return a", " + b", "; }"),
+        ("fun f(a, b) { return a", " + b * 2 - 1", "; }"),
+        ("fun f(a, b) { return a", " + g(b, 1)", "; }"),
+        ("fun f(a) { return a", ".m(1, 2)", "; }"),
+        ("fun f(a) { return a", ".p", "; }"),
+        ("fun f(a) { return a", "()", "; }"),
+        ("fun f(a, i) { return a", "[i + 1]", "; }"),
+        ("fun f(a, i) { a", "[i]", " = i; }"),
+        ("fun f(a, b) { var c = a", " + b", "; return c; }"),
+    ];
+    for (head, link, tail) in shapes {
+        let registers = |links: usize| {
+            let source = format!("{head}{}{tail}", link.repeat(links));
+            compile(&source).functions[1].num_regs
+        };
+        assert_eq!(registers(100_000), registers(2), "{head}{link}...{tail}");
+    }
+    // The 100,000 additions are one instruction each, all into one register.
+    let sum = format!("fun f(a, b) {{ return a{}; }}", " + b".repeat(100_000));
+    let code = &compile(&sum).functions[1].code;
+    assert_eq!(code.len(), 100_000 + 2);
+    assert_eq!(
+        listing(&code[..3]),
+        "add r3 r1 r2\nadd r3 r3 r2\nadd r3 r3 r2"
+    );
+}
+
+#[test]
+fn chains_of_calls_indexing_and_properties_keep_evaluation_order() {
+    let source = "fun f(o, i) { return o.m(i)[i + 1].p(o.q)(2); }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r3 r1\n\
+         move r4 r2\n\
+         invoke r3 1 #0\n\
+         addk r4 r2 #1\n\
+         getindex r3 r3 r4\n\
+         getprop r4 r1 #2\n\
+         invoke r3 1 #3\n\
+         loadint r4 2\n\
+         call r3 1\n\
+         return r3\n\
+         returnnil"
+    );
+}
+
+#[test]
 fn assignment_to_a_local_writes_its_register_last() {
     // `a = x or a` must not clobber `a` before its right side reads it.
     let source = "fun f(a, x) { a = x or a; }";

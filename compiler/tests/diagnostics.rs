@@ -240,10 +240,12 @@ fn deep_nesting_is_rejected_not_a_crash() {
         format!("{}{}", "{".repeat(n), "}".repeat(n)),
         format!("print {}1;", "-".repeat(n)),
         format!("print {}true;", "!".repeat(n)),
-        format!("f{};", "()".repeat(n)),
-        format!("print 1{};", " + 1".repeat(n)),
+        format!("print {}1{};", "f(".repeat(n), ")".repeat(n)),
+        format!("print {}0{};", "xs[".repeat(n), "]".repeat(n)),
+        format!("print 1{};", " + (1".repeat(n) + &")".repeat(n)),
+        format!("print 1{};", " + -f(1".repeat(n) + &")".repeat(n)),
+        format!("print a{};", " or a".repeat(n)),
         format!("a{} = 1;", " = a".repeat(n)),
-        format!("a{};", ".b".repeat(n)),
         format!("{}print 1;", "if (true) ".repeat(n)),
         format!("{}{}", "fun f() {".repeat(n / 10), "}".repeat(n / 10)),
         format!(
@@ -260,4 +262,53 @@ fn deep_nesting_is_rejected_not_a_crash() {
             "{found:?}"
         );
     }
+}
+
+/// A left-leaning chain is one nesting level however long: the passes walk its links with a
+/// loop. Each shape is 100,000 links long, with operands that nest a little themselves.
+#[test]
+fn long_chains_are_not_nesting() {
+    let n = 100_000;
+    let shapes = [
+        format!("print 1{};", " + 1".repeat(n)),
+        format!("print 1{};", " - x * 2".repeat(n)),
+        format!("print 1{};", " < 2".repeat(n)),
+        format!("print 1{};", " + (2 * -(3))".repeat(n)),
+        format!("print 1{};", " + f(g(x), y[0])".repeat(n)),
+        format!("f{};", "()".repeat(n)),
+        format!("a{};", ".b".repeat(n)),
+        format!("a{};", ".b()".repeat(n)),
+        format!("a{}.c = 1;", ".b(1)".repeat(n)),
+        format!("xs{};", "[0]".repeat(n)),
+        format!("xs{} += 1;", "[i + 1]".repeat(n)),
+        format!("print -a{};", ".b()[0](1, 2) + 1".repeat(n)),
+        format!("if (a{} < 1) print 1;", " + b".repeat(n)),
+        format!("fun f(x) {{ return x{}; }}", " + x".repeat(n)),
+        format!("class A {{ m() {{ return this{}; }} }}", ".m()".repeat(n)),
+    ];
+    for source in &shapes {
+        if let Err(error) = compile_source("t.lox", source) {
+            let start: String = source.chars().take(60).collect();
+            panic!("{start}... should compile, got:\n{error}");
+        }
+    }
+    // In parentheses, a chain nests exactly as deep as a single `1 + 1`: both compile at one
+    // depth and are refused at the next.
+    let chain = "1".to_string() + &" + 1".repeat(n);
+    let in_parentheses = |inner: &str, depth: usize| {
+        let source = format!("print {}{inner}{};", "(".repeat(depth), ")".repeat(depth));
+        compile_source("t.lox", &source).is_ok()
+    };
+    let deepest = (900..1000)
+        .take_while(|&depth| in_parentheses("1 + 1", depth))
+        .last()
+        .expect("`1 + 1` in 900 parentheses compiles");
+    assert!(in_parentheses(&chain, deepest));
+    let found = errors(&format!(
+        "print {}{chain}{};",
+        "(".repeat(deepest + 1),
+        ")".repeat(deepest + 1)
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("Code nests too deeply"), "{found:?}");
 }

@@ -4,18 +4,30 @@
 //!
 //! Containers are rendered with an explicit work stack, never recursion, so a
 //! list nested a million deep cannot overflow the Rust stack; nesting counts
-//! toward the call-depth limit instead. Inside containers strings are quoted and
-//! escaped, and a container met again while it is being rendered shows as
-//! `[...]` or `{...}`.
+//! toward the call-depth limit instead, the same for `print`, `str()`, `join()`
+//! and `write()`, which all show the same text. Inside containers strings are
+//! quoted and escaped, and a container met again while it is being rendered
+//! shows as `[...]` or `{...}`.
 
+use crate::error::NativeError;
 use crate::object::*;
 use crate::value::{format_number, Value};
 use crate::vm::Vm;
+use std::collections::HashSet;
 use std::io::Write;
 
-/// Nesting went deeper than the allowed depth while rendering.
-#[derive(Debug)]
+/// Containers nested deeper than the call depth left at the point of display.
+/// The message is the call-depth error's: the nesting stands in for the calls
+/// a recursive display would have made.
+#[derive(Debug, thiserror::Error)]
+#[error("Stack overflow.")]
 pub(crate) struct TooDeep;
+
+impl From<TooDeep> for NativeError {
+    fn from(error: TooDeep) -> Self {
+        NativeError::Error(error.to_string())
+    }
+}
 
 enum Work {
     Value {
@@ -24,7 +36,7 @@ enum Work {
     },
     Text(&'static str),
     /// A container's closing: it is no longer being rendered.
-    Leave,
+    Leave(*mut Header),
 }
 
 impl Vm {
@@ -32,6 +44,21 @@ impl Vm {
     /// messages, where an unbounded nesting is still rendered in full.
     pub fn display(&self, value: Value, out: &mut String) {
         let _ = self.render(value, out, usize::MAX);
+    }
+
+    /// Appends the text `print` shows for `value`, refused as `print` refuses it
+    /// when containers nest deeper than the call depth left. For the natives that
+    /// show values as `print` does (`str()`, `join()`, `write()`).
+    pub(crate) fn display_checked(&self, value: Value, out: &mut String) -> Result<(), TooDeep> {
+        self.render(value, out, self.display_depth())
+    }
+
+    /// How deeply a value shown here may nest: the calls still allowed, as if
+    /// each container level were a call of a recursive display.
+    fn display_depth(&self) -> usize {
+        self.options
+            .max_call_depth
+            .saturating_sub(self.frames.len())
     }
 
     /// Renders `value`, failing once containers nest deeper than `max_depth`.
@@ -45,12 +72,14 @@ impl Vm {
             value,
             nested: false,
         }];
-        let mut open: Vec<*mut Header> = Vec::new();
+        // The containers being rendered. A set, not a stack searched linearly,
+        // so a list nested 100,000 deep renders in linear time, not quadratic.
+        let mut open: HashSet<*mut Header> = HashSet::new();
         while let Some(item) = work.pop() {
             match item {
                 Work::Text(text) => out.push_str(text),
-                Work::Leave => {
-                    open.pop();
+                Work::Leave(object) => {
+                    open.remove(&object);
                 }
                 Work::Value { value, nested } => {
                     match value.object_kind() {
@@ -63,11 +92,11 @@ impl Vm {
                             if open.len() >= max_depth {
                                 return Err(TooDeep);
                             }
-                            open.push(object);
+                            open.insert(object);
                             // SAFETY: the kind was checked; the list is live.
                             let items = unsafe { &(*(object as *mut ObjList)).items };
                             out.push('[');
-                            work.push(Work::Leave);
+                            work.push(Work::Leave(object));
                             work.push(Work::Text("]"));
                             for (index, &item) in items.iter().enumerate().rev() {
                                 work.push(Work::Value {
@@ -88,12 +117,12 @@ impl Vm {
                             if open.len() >= max_depth {
                                 return Err(TooDeep);
                             }
-                            open.push(object);
+                            open.insert(object);
                             // SAFETY: the kind was checked; the map is live.
                             let map = unsafe { &(*(object as *mut ObjMap)).map };
                             let entries: Vec<(Value, Value)> = map.iter().collect();
                             out.push('{');
-                            work.push(Work::Leave);
+                            work.push(Work::Leave(object));
                             work.push(Work::Text("}"));
                             for (index, &(key, item)) in entries.iter().enumerate().rev() {
                                 work.push(Work::Value {
@@ -151,11 +180,7 @@ impl Vm {
             return Ok(());
         }
         let mut text = String::new();
-        let depth = self
-            .options
-            .max_call_depth
-            .saturating_sub(self.frames.len());
-        self.render(value, &mut text, depth)
+        self.display_checked(value, &mut text)
             .map_err(|TooDeep| PrintError::TooDeep)?;
         text.push('\n');
         self.out.write_all(text.as_bytes())?;

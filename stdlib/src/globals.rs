@@ -54,7 +54,7 @@ fn str(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
     if vm.str_of(args[0]).is_some() {
         return Ok(args[0]);
     }
-    let text = vm.display_string(args[0]);
+    let text = vm.display_string(args[0])?;
     Ok(vm.string_value(&text))
 }
 

@@ -99,7 +99,7 @@ fn store(vm: &mut Vm, args: &[Value], function: &str, append: bool) -> Result<Va
 
 /// Text to standard output without a newline.
 fn write(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
-    let text = vm.display_string(args[0]);
+    let text = vm.display_string(args[0])?;
     vm.write_output(&text)
         .map_err(|error| NativeError::Error(format!("write: {error}")))?;
     Ok(Value::NIL)
@@ -108,7 +108,7 @@ fn write(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
 /// Text to standard error without a newline (after flushing standard output, so
 /// the two streams interleave as the program wrote them).
 fn ewrite(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
-    let text = vm.display_string(args[0]);
+    let text = vm.display_string(args[0])?;
     let _ = vm.flush_output();
     let mut stderr = std::io::stderr().lock();
     stderr

@@ -138,20 +138,6 @@ impl<'r> Generator<'r> {
         Ok(())
     }
 
-    /// `object[index]` into `dst`.
-    pub(super) fn get_index(
-        &mut self,
-        object: &'r Expr<'r>,
-        index: &'r Expr<'r>,
-        dst: u8,
-        pos: Pos,
-    ) -> Gen<()> {
-        let obj = self.operand_into(object, dst, Some(index))?;
-        let key = self.expr_any(index)?;
-        self.emit(Instr::GetIndex { dst, obj, key }, pos);
-        Ok(())
-    }
-
     /// Evaluates an operand that must keep its value while `later` runs: a local is read in
     /// place only if `later` can't assign it.
     fn stable_operand(&mut self, expr: &'r Expr<'r>, later: &[&'r Expr<'r>]) -> Gen<u8> {

@@ -61,16 +61,30 @@ impl<'r> Generator<'r> {
         dst: u8,
         later: Option<&'r Expr<'r>>,
     ) -> Gen<u8> {
+        let (reg, evaluate) = self.operand_place(expr, dst, later)?;
+        if evaluate {
+            self.expr_to(expr, reg)?;
+        }
+        Ok(reg)
+    }
+
+    /// Where [`Generator::operand_into`] puts the operand, and whether it still has to be
+    /// evaluated there (false for a local read in place).
+    fn operand_place(
+        &mut self,
+        expr: &'r Expr<'r>,
+        dst: u8,
+        later: Option<&'r Expr<'r>>,
+    ) -> Gen<(u8, bool)> {
         if let Some(reg) = self.local_in_place(expr, later.as_slice()) {
-            return Ok(reg);
+            return Ok((reg, false));
         }
         let reg = if self.is_local_reg(dst) {
             self.alloc(expr.pos)?
         } else {
             dst
         };
-        self.expr_to(expr, reg)?;
-        Ok(reg)
+        Ok((reg, true))
     }
 
     /// Evaluates `expr` for its side effects only (an expression statement).
@@ -112,8 +126,180 @@ impl<'r> Generator<'r> {
     }
 
     /// Evaluates `expr` into register `dst`.
+    ///
+    /// A left-leaning chain (`a + b + c`, `o.f().g()`, `xs[0][1]`; see [`Expr::chain_left`]) is
+    /// walked with a loop: down its left operands, deciding each link's registers as recursion
+    /// would, then back up, finishing each link once the operand below it is evaluated. The
+    /// code is the same as recursion gives, but host stack use does not grow with the chain's
+    /// length, which the nesting limit does not bound.
     pub(super) fn expr_to(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<()> {
-        let mark = self.free_reg();
+        let mut pending: Vec<PendingLink<'r>> = Vec::new();
+        let (mut expr, mut dst) = (expr, dst);
+        loop {
+            let mark = self.free_reg();
+            match self.begin_node(expr, dst)? {
+                Begun::Done => {
+                    self.release_to(mark);
+                    break;
+                }
+                Begun::Link { left, reg } => {
+                    pending.push(PendingLink {
+                        expr,
+                        dst,
+                        left: reg,
+                        mark,
+                    });
+                    match left {
+                        Some(left) => (expr, dst) = (left, reg),
+                        None => break,
+                    }
+                }
+            }
+        }
+        while let Some(link) = pending.pop() {
+            self.finish_link(link.expr, link.dst, link.left)?;
+            self.release_to(link.mark);
+        }
+        Ok(())
+    }
+
+    /// Generates `expr` into `dst` if it is not a chain link; for a link, only decides where
+    /// its left operand goes (allocating that register if needed) and leaves the rest to
+    /// [`Generator::finish_link`].
+    fn begin_node(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<Begun<'r>> {
+        let pos = expr.pos;
+        match &expr.kind {
+            ExprKind::Binary {
+                op, left, right, ..
+            } => {
+                // `x op 1` reads its right operand from the constant pool (see `finish_link`):
+                // nothing runs between the left operand and the instruction, so a local left
+                // operand can be read in place.
+                let later = if binary_with_constant(*op, right).is_some() {
+                    None
+                } else {
+                    Some(*right)
+                };
+                self.link_operand(left, dst, later)
+            }
+            ExprKind::Get { object, .. } => self.link_operand(object, dst, None),
+            ExprKind::Index { object, index } => self.link_operand(object, dst, Some(*index)),
+            ExprKind::Call { callee, args } => {
+                let ExprKind::Super {
+                    method,
+                    id,
+                    this_id,
+                } = &callee.kind
+                else {
+                    let base = self.call_base(dst, pos)?;
+                    // A method call's receiver goes in the base register: `Invoke` looks the
+                    // method up on it.
+                    let left = match &callee.kind {
+                        ExprKind::Get { object, .. } => object,
+                        _ => callee,
+                    };
+                    return Ok(Begun::Link {
+                        left: Some(left),
+                        reg: base,
+                    });
+                };
+                self.super_call(*method, *id, *this_id, args, dst, pos)?;
+                Ok(Begun::Done)
+            }
+            _ => {
+                self.leaf_to(expr, dst)?;
+                Ok(Begun::Done)
+            }
+        }
+    }
+
+    /// The left operand of a chain link, placed as [`Generator::operand_into`] places it.
+    fn link_operand(
+        &mut self,
+        left: &'r Expr<'r>,
+        dst: u8,
+        later: Option<&'r Expr<'r>>,
+    ) -> Gen<Begun<'r>> {
+        let (reg, evaluate) = self.operand_place(left, dst, later)?;
+        Ok(Begun::Link {
+            left: evaluate.then_some(left),
+            reg,
+        })
+    }
+
+    /// The rest of chain link `expr` into `dst`, its left operand being in register `left`.
+    fn finish_link(&mut self, expr: &'r Expr<'r>, dst: u8, left: u8) -> Gen<()> {
+        let pos = expr.pos;
+        match &expr.kind {
+            ExprKind::Binary { op, right, at, .. } => {
+                // `x op 1` takes its number from the constant pool instead of loading it
+                // into a register first. Only a right-hand literal: it is the operand the
+                // instruction reads second, so nothing about order or errors changes, and
+                // no rewriting of one operator as another (`x - 0` is not `x + 0` for -0).
+                if let Some((value, with_constant)) = binary_with_constant(*op, right) {
+                    match exact_reciprocal(*op, value) {
+                        Some(reciprocal) => {
+                            let k = self.program.number(reciprocal);
+                            self.emit(Instr::MulK { dst, a: left, k }, *at);
+                        }
+                        None => {
+                            let k = self.program.number(value);
+                            self.emit(with_constant(dst, left, k), *at);
+                        }
+                    }
+                } else {
+                    let b = self.expr_any(right)?;
+                    self.emit(binary_instr(*op, dst, left, b), *at);
+                }
+            }
+            ExprKind::Get { name, .. } => {
+                let name_k = self.program.string(name.text);
+                self.emit(
+                    Instr::GetProp {
+                        dst,
+                        obj: left,
+                        name: name_k,
+                    },
+                    name.pos,
+                );
+            }
+            ExprKind::Index { index, .. } => {
+                let key = self.expr_any(index)?;
+                self.emit(
+                    Instr::GetIndex {
+                        dst,
+                        obj: left,
+                        key,
+                    },
+                    pos,
+                );
+            }
+            ExprKind::Call { callee, args } => {
+                let base = left;
+                self.arguments(args)?;
+                // Arguments count at most 255 (checked by the parser).
+                let argc = args.len() as u8;
+                let call = match &callee.kind {
+                    ExprKind::Get { name, .. } => Instr::Invoke {
+                        a: base,
+                        argc,
+                        name: self.program.string(name.text),
+                    },
+                    _ => Instr::Call { a: base, argc },
+                };
+                self.emit(call, pos);
+                if base != dst {
+                    self.emit(Instr::Move { dst, src: base }, pos);
+                }
+            }
+            // Not a link: `begin_node` generated all of it.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Evaluates `expr`, which is not a chain link, into register `dst`.
+    fn leaf_to(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<()> {
         let pos = expr.pos;
         match &expr.kind {
             ExprKind::Nil => {
@@ -164,50 +350,7 @@ impl<'r> Generator<'r> {
                     self.emit(instr, *at);
                 }
             }
-            ExprKind::Binary {
-                op,
-                left,
-                right,
-                at,
-            } => {
-                // `x op 1` takes its number from the constant pool instead of loading it
-                // into a register first. Only a right-hand literal: it is the operand the
-                // instruction reads second, so nothing about order or errors changes, and
-                // no rewriting of one operator as another (`x - 0` is not `x + 0` for -0).
-                if let (Some(value), Some(with_constant)) =
-                    (number_literal(right), binary_k_form(*op))
-                {
-                    let a = self.operand_into(left, dst, None)?;
-                    match exact_reciprocal(*op, value) {
-                        Some(reciprocal) => {
-                            let k = self.program.number(reciprocal);
-                            self.emit(Instr::MulK { dst, a, k }, *at);
-                        }
-                        None => {
-                            let k = self.program.number(value);
-                            self.emit(with_constant(dst, a, k), *at);
-                        }
-                    }
-                } else {
-                    let a = self.operand_into(left, dst, Some(right))?;
-                    let b = self.expr_any(right)?;
-                    self.emit(binary_instr(*op, dst, a, b), *at);
-                }
-            }
             ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
-            ExprKind::Call { callee, args } => self.call(callee, args, dst, pos)?,
-            ExprKind::Get { object, name } => {
-                let obj = self.operand_into(object, dst, None)?;
-                let name_k = self.program.string(name.text);
-                self.emit(
-                    Instr::GetProp {
-                        dst,
-                        obj,
-                        name: name_k,
-                    },
-                    name.pos,
-                );
-            }
             ExprKind::Set {
                 object,
                 name,
@@ -232,7 +375,11 @@ impl<'r> Generator<'r> {
             }
             ExprKind::List(elements) => self.list_literal(elements, dst, pos)?,
             ExprKind::Map(entries) => self.map_literal(entries, dst, pos)?,
-            ExprKind::Index { object, index } => self.get_index(object, index, dst, pos)?,
+            // Chain links, which `begin_node` and `finish_link` generate.
+            ExprKind::Binary { .. }
+            | ExprKind::Call { .. }
+            | ExprKind::Get { .. }
+            | ExprKind::Index { .. } => self.expr_to(expr, dst)?,
             ExprKind::Function(function) => {
                 let proto = self.function(function)?;
                 self.emit(Instr::Closure { dst, proto }, pos);
@@ -260,7 +407,6 @@ impl<'r> Generator<'r> {
                 self.emit(Instr::LoadNil { dst }, pos);
             }
         }
-        self.release_to(mark);
         Ok(())
     }
 
@@ -338,70 +484,53 @@ impl<'r> Generator<'r> {
         Ok(())
     }
 
-    /// A call. The callee (or receiver) goes in a fresh base register with the arguments
-    /// right after it; the result comes back in the base register.
+    /// The base register of a call into `dst`: the callee (or receiver) goes there with the
+    /// arguments right after it, and the result comes back there.
     ///
     /// FIXME: each level of calls nested in arguments (`f(1, g(2, h(...)))`) holds its base
     /// and earlier arguments, so roughly a hundred levels exhaust the 256 registers and are
     /// rejected. That is inherent to windows of consecutive registers; spilling would lift it.
-    fn call(
+    fn call_base(&mut self, dst: u8, pos: Pos) -> Gen<u8> {
+        // The result register can serve as the base only if it is the topmost temporary
+        // (the arguments go right above it) and not a local the arguments may still read.
+        // In a chain of calls (`o.f().g()`) each link's base is then the one below it, so the
+        // chain needs no more registers than one call.
+        if usize::from(dst) + 1 == self.free_reg() && !self.is_local_reg(dst) {
+            Ok(dst)
+        } else {
+            self.alloc(pos)
+        }
+    }
+
+    /// `super.method(args)` into `dst`.
+    fn super_call(
         &mut self,
-        callee: &'r Expr<'r>,
+        method: Name<'r>,
+        id: RefId,
+        this_id: RefId,
         args: &'r [&'r Expr<'r>],
         dst: u8,
         pos: Pos,
     ) -> Gen<()> {
-        // The result register can serve as the base only if it is the topmost temporary
-        // (the arguments go right above it) and not a local the arguments may still read.
-        let base = if usize::from(dst) + 1 == self.free_reg() && !self.is_local_reg(dst) {
-            dst
-        } else {
-            self.alloc(pos)?
-        };
+        let base = self.call_base(dst, pos)?;
+        let this = Name { text: "this", pos };
+        self.load_variable(this, self.resolution.binding(this_id), base)?;
+        self.arguments(args)?;
+        // Loaded last, possibly into a register the callee's window will cover: the
+        // instruction reads the superclass before the callee's frame exists.
+        let sup = self.super_register(id, pos)?;
+        let name = self.program.string(method.text);
         // Arguments count at most 255 (checked by the parser).
         let argc = args.len() as u8;
-        match &callee.kind {
-            ExprKind::Get { object, name } => {
-                self.expr_to(object, base)?;
-                self.arguments(args)?;
-                let name = self.program.string(name.text);
-                self.emit(
-                    Instr::Invoke {
-                        a: base,
-                        argc,
-                        name,
-                    },
-                    pos,
-                );
-            }
-            ExprKind::Super {
-                method,
-                id,
-                this_id,
-            } => {
-                let this = Name { text: "this", pos };
-                self.load_variable(this, self.resolution.binding(*this_id), base)?;
-                self.arguments(args)?;
-                // Loaded last, possibly into a register the callee's window will cover: the
-                // instruction reads the superclass before the callee's frame exists.
-                let sup = self.super_register(*id, pos)?;
-                let name = self.program.string(method.text);
-                self.emit(
-                    Instr::SuperInvoke {
-                        a: base,
-                        argc,
-                        sup,
-                        name,
-                    },
-                    pos,
-                );
-            }
-            _ => {
-                self.expr_to(callee, base)?;
-                self.arguments(args)?;
-                self.emit(Instr::Call { a: base, argc }, pos);
-            }
-        }
+        self.emit(
+            Instr::SuperInvoke {
+                a: base,
+                argc,
+                sup,
+                name,
+            },
+            pos,
+        );
         if base != dst {
             self.emit(Instr::Move { dst, src: base }, pos);
         }
@@ -476,8 +605,36 @@ fn exact_reciprocal(op: BinaryOp, divisor: f64) -> Option<f64> {
     }
 }
 
+/// What is left of a chain link once its left operand is placed: [`Generator::expr_to`] keeps
+/// one per link of the chain it is walking.
+struct PendingLink<'r> {
+    expr: &'r Expr<'r>,
+    dst: u8,
+    /// The register holding the left operand once it is evaluated.
+    left: u8,
+    /// The temporaries in use before the link began, released when it is done.
+    mark: usize,
+}
+
+/// What [`Generator::begin_node`] did.
+enum Begun<'r> {
+    /// Generated the whole node.
+    Done,
+    /// Placed a chain link's left operand in `reg`; `left` is that operand when it still has
+    /// to be evaluated there, `None` when it is a local read in place.
+    Link { left: Option<&'r Expr<'r>>, reg: u8 },
+}
+
+/// Builds `R[dst] = R[a] op K[k]` from `dst`, `a` and `k`.
+type WithConstant = fn(u8, u8, u32) -> Instr;
+
+/// For `x op literal`, the literal and the instruction that takes it from the constant pool.
+fn binary_with_constant(op: BinaryOp, right: &Expr<'_>) -> Option<(f64, WithConstant)> {
+    Some((number_literal(right)?, binary_k_form(op)?))
+}
+
 /// The constant-operand instruction `R[dst] = R[a] op K[k]`, for the operators that have one.
-fn binary_k_form(op: BinaryOp) -> Option<fn(u8, u8, u32) -> Instr> {
+fn binary_k_form(op: BinaryOp) -> Option<WithConstant> {
     match op {
         BinaryOp::Add => Some(|dst, a, k| Instr::AddK { dst, a, k }),
         BinaryOp::Subtract => Some(|dst, a, k| Instr::SubK { dst, a, k }),
@@ -491,42 +648,55 @@ fn binary_k_form(op: BinaryOp) -> Option<fn(u8, u8, u32) -> Instr> {
 /// when a closure captures it (the closure may assign it through its upvalue while it is
 /// still open). Nothing else runs user code: there are no getters, setters or operator
 /// methods, and a function literal only makes a closure.
+///
+/// The left operands of a chain are followed by a loop, so a long chain costs no host stack.
 pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolution) -> bool {
     let writes = |expr: &Expr<'_>| may_write_local(expr, decl, resolution);
-    match &expr.kind {
-        ExprKind::Assign { id, value, .. } => {
-            resolution.binding(*id) == Binding::Local(decl) || writes(value)
+    let mut expr = expr;
+    loop {
+        // The operands other than a chain link's left one; the order of the checks does not
+        // matter, as nothing is generated.
+        let others = match &expr.kind {
+            ExprKind::Binary { right, .. } => writes(right),
+            ExprKind::Call { args, .. } => {
+                resolution.is_captured(decl) || args.iter().any(|arg| writes(arg))
+            }
+            ExprKind::Get { .. } => false,
+            ExprKind::Index { index, .. } => writes(index),
+            ExprKind::Assign { id, value, .. } => {
+                resolution.binding(*id) == Binding::Local(decl) || writes(value)
+            }
+            ExprKind::Function(_) => false,
+            ExprKind::List(elements) => elements.iter().any(|e| writes(e)),
+            ExprKind::Map(entries) => entries
+                .iter()
+                .any(|(key, value)| writes(key) || writes(value)),
+            ExprKind::SetIndex {
+                object,
+                index,
+                value,
+                ..
+            } => writes(object) || writes(index) || writes(value),
+            ExprKind::Nil
+            | ExprKind::True
+            | ExprKind::False
+            | ExprKind::Number(_)
+            | ExprKind::String(_)
+            | ExprKind::Variable { .. }
+            | ExprKind::This { .. }
+            | ExprKind::Super { .. }
+            | ExprKind::Error => false,
+            ExprKind::Grouping(inner) => writes(inner),
+            ExprKind::Unary { operand, .. } => writes(operand),
+            ExprKind::Logical { left, right, .. } => writes(left) || writes(right),
+            ExprKind::Set { object, value, .. } => writes(object) || writes(value),
+        };
+        if others {
+            return true;
         }
-        ExprKind::Call { callee, args } => {
-            resolution.is_captured(decl) || writes(callee) || args.iter().any(|arg| writes(arg))
+        match expr.chain_left() {
+            Some(left) => expr = left,
+            None => return false,
         }
-        ExprKind::Function(_) => false,
-        ExprKind::List(elements) => elements.iter().any(|e| writes(e)),
-        ExprKind::Map(entries) => entries
-            .iter()
-            .any(|(key, value)| writes(key) || writes(value)),
-        ExprKind::Index { object, index } => writes(object) || writes(index),
-        ExprKind::SetIndex {
-            object,
-            index,
-            value,
-            ..
-        } => writes(object) || writes(index) || writes(value),
-        ExprKind::Nil
-        | ExprKind::True
-        | ExprKind::False
-        | ExprKind::Number(_)
-        | ExprKind::String(_)
-        | ExprKind::Variable { .. }
-        | ExprKind::This { .. }
-        | ExprKind::Super { .. }
-        | ExprKind::Error => false,
-        ExprKind::Grouping(inner) => writes(inner),
-        ExprKind::Unary { operand, .. } => writes(operand),
-        ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
-            writes(left) || writes(right)
-        }
-        ExprKind::Get { object, .. } => writes(object),
-        ExprKind::Set { object, value, .. } => writes(object) || writes(value),
     }
 }

@@ -100,7 +100,7 @@ fn join(vm: &mut Vm, args: &[Value]) -> Result<Value, NativeError> {
         if index > 0 {
             text.push_str(&separator);
         }
-        vm.display(item, &mut text);
+        vm.display_checked(item, &mut text)?;
         if text.len() > crate::vm::MAX_STRING_BYTES {
             break;
         }

@@ -150,11 +150,12 @@ impl Vm {
         }
     }
 
-    /// The text `print` shows, as a new string (`str()`).
-    pub fn display_string(&self, value: Value) -> String {
+    /// The text `print` shows, as a new string (`str()`, `write()`); containers
+    /// nested deeper than `print` would show are its `Stack overflow.` error.
+    pub fn display_string(&self, value: Value) -> Result<String, NativeError> {
         let mut text = String::new();
-        self.display(value, &mut text);
-        text
+        self.display_checked(value, &mut text)?;
+        Ok(text)
     }
 
     /// The method `name` of a built-in value, or a module member. An unknown name
