@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
 
     let direct_output = CapturedOutput::default();
     let direct = pvm_runtime::Vm::load(
-        &program,
+        program,
         &pvm_bytecode::ByteMap::default(),
         &library,
         pvm_fuzz::options(),
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
 
     let decoded_output = CapturedOutput::default();
     let via_bytes = pvm_runtime::Vm::load(
-        &decoded,
+        decoded,
         &map,
         &library,
         pvm_fuzz::options(),
