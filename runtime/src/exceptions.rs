@@ -105,7 +105,7 @@ impl Vm {
         // SAFETY: the catch slot is a verified register of the handler's frame.
         unsafe { *self.stack.slot(handler.catch_slot) = exception };
         if let Some(frame) = self.frames.last_mut() {
-            frame.pc = handler.target_pc;
+            frame.jump_to(handler.target_pc);
         }
         Ok(())
     }

@@ -48,17 +48,16 @@ impl Vm {
                     let frame = *self.frames.last().expect("execute runs with a frame");
                     closure = frame.closure;
                     code = (*(*closure).proto).code.as_ptr();
-                    pc = code.add(frame.pc);
+                    pc = frame.pc;
                     base = self.stack.slot(frame.base);
                 }};
             }
             macro_rules! save_pc {
                 () => {{
-                    let offset = pc.offset_from(code) as usize;
                     self.frames
                         .last_mut()
                         .expect("execute runs with a frame")
-                        .pc = offset;
+                        .pc = pc;
                 }};
             }
             // The inline cache of the instruction being run (the one before `pc`).
@@ -252,7 +251,7 @@ impl Vm {
                     {
                         self.frames.push(Frame {
                             closure: target,
-                            pc: 0,
+                            pc: proto.code.as_ptr(),
                             base: callee_slot,
                         });
                         self.stack_top = top;
@@ -940,11 +939,7 @@ impl Vm {
         {
             return Err(Fault::Message("Stack overflow.".into()));
         }
-        self.frames.push(Frame {
-            closure,
-            pc: 0,
-            base,
-        });
+        self.frames.push(Frame::entering(closure, base));
         self.stack_top = top;
         self.stack_high_water = self.stack_high_water.max(top);
         Ok(Called::Frame)

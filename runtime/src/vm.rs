@@ -8,7 +8,7 @@ use crate::object::*;
 use crate::stack::Stack;
 use crate::value::Value;
 use crate::verify::verify;
-use pvm_bytecode::{Constant, Program};
+use pvm_bytecode::{Constant, Instr, Program};
 use std::cell::Cell;
 use std::io::Write;
 
@@ -129,10 +129,34 @@ pub(crate) struct ModuleInfo {
 #[derive(Clone, Copy)]
 pub(crate) struct Frame {
     pub closure: *mut ObjClosure,
-    /// Index of the next instruction to run (saved when the frame is not on top).
-    pub pc: usize,
+    /// The next instruction to run, inside the closure's code (saved when the frame
+    /// is not on top). A pointer, not an index: calls save it and returns restore it,
+    /// so it is kept in the form the dispatch loop uses.
+    pub pc: *const Instr,
     /// Stack index of the frame's R0.
     pub base: usize,
+}
+
+impl Frame {
+    /// A frame about to run `closure` from its first instruction.
+    pub fn entering(closure: *mut ObjClosure, base: usize) -> Frame {
+        // SAFETY: closures always point at a proto owned by the VM.
+        let pc = unsafe { (*(*closure).proto).code.as_ptr() };
+        Frame { closure, pc, base }
+    }
+
+    /// Index of the next instruction to run in the closure's code.
+    pub fn pc_index(&self) -> usize {
+        // SAFETY: `pc` points into (or one past the end of) the code of the frame's
+        // closure, which lives as long as the VM.
+        unsafe { self.pc.offset_from((*(*self.closure).proto).code.as_ptr()) as usize }
+    }
+
+    /// Moves the frame to instruction `index` of its code.
+    pub fn jump_to(&mut self, index: usize) {
+        // SAFETY: callers pass indices the verifier proved inside the code.
+        self.pc = unsafe { (*(*self.closure).proto).code.as_ptr().add(index) };
+    }
 }
 
 /// Marker for globals that were never defined; never visible to programs.
@@ -412,11 +436,7 @@ impl Vm {
         let closure = self.alloc_closure(entry, Box::new([]));
         // SAFETY: slot 0 exists (the stack has at least one slot).
         unsafe { *self.stack.slot(0) = Value::object(closure as *mut Header) };
-        self.frames.push(Frame {
-            closure,
-            pc: 0,
-            base: 0,
-        });
+        self.frames.push(Frame::entering(closure, 0));
         // SAFETY: the entry proto was verified and has num_regs >= 1.
         self.stack_top = usize::from(unsafe { (*entry).num_regs });
         let result = self.execute(0);
@@ -554,7 +574,7 @@ impl Vm {
                 // SAFETY: frames hold live closures whose protos belong to `self.protos`.
                 let proto = unsafe { &*(*frame.closure).proto };
                 // `pc` already points past the instruction that was executing.
-                let (line, column) = proto.position(frame.pc.saturating_sub(1));
+                let (line, column) = proto.position(frame.pc_index().saturating_sub(1));
                 TraceLine {
                     // SAFETY: proto names are interned constants, rooted for the VM's life.
                     function: unsafe { (*proto.name).text.to_string() },
