@@ -5,7 +5,8 @@
 //! glibc's malloc spends a sixth of `closures` and most of `binary_trees` in
 //! `malloc`/`free` (see benches/README.md); mimalloc's per-size free lists make the
 //! same work several times cheaper. Output never depends on addresses, so the choice
-//! is invisible to programs.
+//! is invisible to programs. Cargo feature `mimalloc` (on by default); without it
+//! the system allocator serves, as AddressSanitizer runs need.
 
 use libmimalloc_sys::mi_option_set;
 

@@ -2,6 +2,7 @@
 //! it, and boot KVM guests. Exit codes (documented in README.md): 0 success,
 //! 64 usage error, 65 compile or load error, 70 runtime error, 74 I/O error.
 
+#[cfg(feature = "mimalloc")]
 mod allocator;
 mod commands;
 
@@ -90,6 +91,7 @@ fn split_program_args(argv: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "mimalloc")]
     allocator::tune();
     let (argv, program_args) = split_program_args(std::env::args_os().collect());
     let cli = match Cli::try_parse_from(argv) {
