@@ -314,7 +314,11 @@ impl Vm {
     /// A native function object for `def`.
     pub(crate) fn native_value(&mut self, def: &NativeDef, is_method: bool) -> Value {
         let name = self.intern(def.name);
+        // The intern table is weak: until the native holds it, the fresh name is
+        // reachable from nothing, and the collection below would free it.
+        self.temp_roots.push(Value::object(name as *mut Header));
         self.maybe_collect();
+        self.temp_roots.pop();
         let object = self.heap.insert(
             ObjNative {
                 header: Header::new(ObjKind::Native),
