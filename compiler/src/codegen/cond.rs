@@ -240,11 +240,16 @@ pub(super) fn number_literal(expr: &Expr<'_>) -> Option<f64> {
 pub(super) fn is_small_condition(cond: &Expr<'_>) -> bool {
     /// The most nodes a duplicated condition may have; enough for `i < n and a[i] != x`.
     const MAX_NODES: usize = 12;
-    fn fits(expr: &Expr<'_>, budget: &mut usize) -> bool {
-        if *budget == 0 {
+    // A worklist, not recursion, so no chain's length or shape costs host stack; the answer
+    // does not depend on the order the nodes are counted in, and the walk stops at the
+    // thirteenth.
+    let mut pending = vec![cond];
+    let mut nodes = 0;
+    while let Some(expr) = pending.pop() {
+        nodes += 1;
+        if nodes > MAX_NODES {
             return false;
         }
-        *budget -= 1;
         match &expr.kind {
             ExprKind::Nil
             | ExprKind::True
@@ -252,22 +257,24 @@ pub(super) fn is_small_condition(cond: &Expr<'_>) -> bool {
             | ExprKind::Number(_)
             | ExprKind::String(_)
             | ExprKind::Variable { .. }
-            | ExprKind::This { .. } => true,
-            ExprKind::Grouping(inner) => fits(inner, budget),
-            ExprKind::Unary { operand, .. } => fits(operand, budget),
-            ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
-                fits(left, budget) && fits(right, budget)
-            }
-            ExprKind::Get { object, .. } => fits(object, budget),
-            ExprKind::Index { object, index } => fits(object, budget) && fits(index, budget),
+            | ExprKind::This { .. } => {}
+            ExprKind::Grouping(inner)
+            | ExprKind::Unary { operand: inner, .. }
+            | ExprKind::Get { object: inner, .. } => pending.push(inner),
+            ExprKind::Binary { left, right, .. }
+            | ExprKind::Logical { left, right, .. }
+            | ExprKind::Index {
+                object: left,
+                index: right,
+            } => pending.extend([*left, *right]),
             ExprKind::Call { callee, args } => {
-                fits(callee, budget) && args.iter().all(|arg| fits(arg, budget))
+                pending.push(callee);
+                pending.extend(args.iter().copied());
             }
-            _ => false,
+            _ => return false,
         }
     }
-    let mut budget = MAX_NODES;
-    fits(cond, &mut budget)
+    true
 }
 
 fn is_comparison(op: BinaryOp) -> bool {
