@@ -1,8 +1,9 @@
 //! Conditions compiled as control flow rather than as values: [`Generator::jump_if`] emits
 //! the jumps an `if`, `while` or `for` takes on a condition, without first materialising a
 //! boolean. A comparison becomes one fused compare-and-branch (`jlt`, or `jltk` against a
-//! number literal); `and`, `or` and `!` become jumps between their operands' tests; a literal
-//! becomes an unconditional jump or nothing.
+//! number literal); `and`, `or` and `!` become jumps between their operands' tests (a chain of
+//! `and`/`or` walked with a loop, like every chain); a literal becomes an unconditional jump or
+//! nothing.
 //!
 //! Each form evaluates the same operands in the same order as the value form would, and every
 //! instruction that can fail is attributed to the same source position, so runtime errors and
@@ -28,23 +29,7 @@ impl<'r> Generator<'r> {
                 operand,
                 ..
             } => self.jump_if(operand, !when)?,
-            ExprKind::Logical { op, left, right } => {
-                // `a and b` is true when both are: its false outcome can come from either
-                // side, its true outcome only from the right. `or` is the mirror image.
-                let decides = matches!(op, LogicalOp::Or);
-                if when == decides {
-                    let mut jumps = self.jump_if(left, when)?;
-                    jumps.extend(self.jump_if(right, when)?);
-                    jumps
-                } else {
-                    let skip = self.jump_if(left, decides)?;
-                    let jumps = self.jump_if(right, when)?;
-                    for at in skip {
-                        self.patch_jump_here(at);
-                    }
-                    jumps
-                }
-            }
+            ExprKind::Logical { .. } => self.logical_jumps(cond, when)?,
             ExprKind::Binary {
                 op,
                 left,
@@ -72,6 +57,40 @@ impl<'r> Generator<'r> {
             }
         };
         self.release_to(mark);
+        Ok(jumps)
+    }
+
+    /// [`Generator::jump_if`] for an `and`/`or` chain (`a or b and c or d` parses as
+    /// `((a or (b and c)) or d)`), walked with a loop down its left operands, as
+    /// [`Generator::expr_to`] walks chains: its length is not bounded by the nesting limit.
+    ///
+    /// `a and b` is true when both are: its false outcome can come from either side, its true
+    /// outcome only from the right. `or` is the mirror image. So a link's left operand always
+    /// jumps on the outcome its operator decides (true for `or`, false for `and`): to the
+    /// link's target when that is the outcome asked for, or else past the right operand,
+    /// which then alone decides.
+    fn logical_jumps(&mut self, cond: &'r Expr<'r>, when: bool) -> Gen<Vec<usize>> {
+        let mut links = Vec::new();
+        let (mut bottom, mut bottom_when) = (cond, when);
+        while let ExprKind::Logical { op, left, right } = &bottom.kind {
+            let decides = matches!(op, LogicalOp::Or);
+            links.push((*right, decides, bottom_when));
+            (bottom, bottom_when) = (left, decides);
+        }
+        // Back up from the innermost link, each adding its right operand's test to the jumps
+        // of everything left of it, in the order recursion would emit and patch them.
+        let mut jumps = self.jump_if(bottom, bottom_when)?;
+        for (right, decides, when) in links.into_iter().rev() {
+            if when == decides {
+                jumps.extend(self.jump_if(right, when)?);
+            } else {
+                let skip = jumps;
+                jumps = self.jump_if(right, when)?;
+                for at in skip {
+                    self.patch_jump_here(at);
+                }
+            }
+        }
         Ok(jumps)
     }
 
