@@ -145,7 +145,18 @@ mod tests {
             format!("{}print 1;", "while (true) ".repeat(n)),
             format!("{}print 1;", "for (;;) ".repeat(n)),
             format!("{}print 1;", "if (true) print 0; else ".repeat(n)),
-            format!("print a{};", " or b and c".repeat(n / 2)),
+            // `and`/`or` chains too: `!(!(a or b and c) or b and c)`, as a value and as a
+            // condition.
+            format!(
+                "print {}a{};",
+                "!(".repeat(n / 3),
+                " or b and c)".repeat(n / 3)
+            ),
+            format!(
+                "if ({}a{}) print 1;",
+                "!(".repeat(n / 3),
+                " or b and c)".repeat(n / 3)
+            ),
         ];
         for source in shapes {
             let result = std::thread::Builder::new()

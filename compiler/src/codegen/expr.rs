@@ -658,7 +658,7 @@ pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolu
         // The operands other than a chain link's left one; the order of the checks does not
         // matter, as nothing is generated.
         let others = match &expr.kind {
-            ExprKind::Binary { right, .. } => writes(right),
+            ExprKind::Binary { right, .. } | ExprKind::Logical { right, .. } => writes(right),
             ExprKind::Call { args, .. } => {
                 resolution.is_captured(decl) || args.iter().any(|arg| writes(arg))
             }
@@ -689,7 +689,6 @@ pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolu
             | ExprKind::Error => false,
             ExprKind::Grouping(inner) => writes(inner),
             ExprKind::Unary { operand, .. } => writes(operand),
-            ExprKind::Logical { left, right, .. } => writes(left) || writes(right),
             ExprKind::Set { object, value, .. } => writes(object) || writes(value),
         };
         if others {
