@@ -266,6 +266,109 @@ fn long_chains_of_calls_properties_and_indexing() {
     );
 }
 
+/// Appends ` OP at(K, VALUE)` for each (OP, VALUE) of `links`, numbering K on from
+/// `first`; returns the next K.
+fn push_logical_links<'a>(
+    source: &mut String,
+    first: usize,
+    links: impl Iterator<Item = (&'a str, &'a str)>,
+) -> usize {
+    let mut k = first;
+    for (op, value) in links {
+        write!(source, " {op} at({k}, {value})").expect("writing to a String");
+        k += 1;
+    }
+    k
+}
+
+#[test]
+fn long_and_or_chains_short_circuit_in_order() {
+    let dir = TempDir::new("and-or");
+    // `at(k, v)` checks it is the k-th operand evaluated since `n` was last reset, and
+    // returns v; `never()` must not run at all, as it comes after the deciding operand.
+    let mut source = String::from(
+        "var n = 0;\n\
+         fun at(k, v) { if (n != k) { print \"out of order:\"; print k; } n = n + 1; return v; }\n\
+         fun never() { print \"evaluated after the decision\"; return true; }\n",
+    );
+    let falsy = ["false", "nil"].into_iter().cycle();
+    // As a value: `or` over falsy operands, then the first truthy one.
+    source.push_str("var x = at(0, false)");
+    let k = push_logical_links(&mut source, 1, falsy.clone().take(DEPTH).map(|v| ("or", v)));
+    writeln!(source, " or at({k}, \"or\"){};", " or never()".repeat(100)).expect("writing");
+    source.push_str("print x;\nprint n;\nn = 0;\n");
+    // `and` over truthy operands, then a falsy one.
+    source.push_str("print at(0, true)");
+    let truthy = ["true", "0", "\"\""].into_iter().cycle();
+    let k = push_logical_links(&mut source, 1, truthy.take(DEPTH).map(|v| ("and", v)));
+    writeln!(source, " and at({k}, nil){};", " and never()".repeat(100)).expect("writing");
+    source.push_str("print n;\nn = 0;\n");
+    // Mixed, as the parser groups it: `(((a or (b and c)) or (d and e)) ...`; every
+    // `b and c` is false, so every operand runs until the last pair.
+    source.push_str("print at(0, false)");
+    let pairs = std::iter::repeat_n([("or", "true"), ("and", "false")], DEPTH / 2).flatten();
+    let k = push_logical_links(&mut source, 1, pairs);
+    writeln!(
+        source,
+        " or at({k}, true) and at({}, \"mixed\"){};",
+        k + 1,
+        " or never() and never()".repeat(100)
+    )
+    .expect("writing");
+    source.push_str("print n;\nn = 0;\n");
+    // As conditions, compiled to jumps.
+    source.push_str("if (at(0, false)");
+    let k = push_logical_links(&mut source, 1, falsy.clone().take(DEPTH).map(|v| ("or", v)));
+    writeln!(
+        source,
+        " or at({k}, 1) or never()) print \"taken\"; else print \"not\";"
+    )
+    .expect("writing");
+    source.push_str("print n;\nn = 0;\n");
+    source.push_str("if (at(0, true)");
+    let k = push_logical_links(&mut source, 1, std::iter::repeat_n(("and", "true"), DEPTH));
+    writeln!(
+        source,
+        " and at({k}, nil) and never()) print \"taken\"; else print \"not\";"
+    )
+    .expect("writing");
+    source.push_str("print n;\n");
+    // A loop whose test is a chain of comparisons of a local with 100,000 distinct
+    // constants, more than a compare-with-constant jump can name.
+    source.push_str("fun count() { var i = 0; while (i == -1");
+    for c in 2..=DEPTH {
+        write!(source, " or i == -{c}").expect("writing");
+    }
+    source.push_str(" or i < 3) i = i + 1; return i; }\nprint count();\n");
+    let program = dir.write("and_or.lox", &source);
+    let expected = format!(
+        "or\n{}\nnil\n{}\nmixed\n{}\ntaken\n{}\nnot\n{}\n3\n",
+        DEPTH + 2,
+        DEPTH + 2,
+        DEPTH + 3,
+        DEPTH + 2,
+        DEPTH + 2
+    );
+    assert_runs_both_ways(&dir, &program, &expected);
+}
+
+#[test]
+fn a_runtime_error_at_the_end_of_a_long_or_chain_names_its_column() {
+    let dir = TempDir::new("or-error");
+    let source = format!("print false{} or -\"x\";\n", " or false".repeat(DEPTH));
+    let program = dir.write("or_error.lox", &source);
+    let outcome = run(&program);
+    assert_eq!(outcome.code, 70, "{}", outcome.stderr);
+    let column = "print false".len() + " or false".len() * DEPTH + " or ".len() + 1;
+    assert!(
+        outcome
+            .stderr
+            .starts_with(&format!("or_error.lox:1:{column}: runtime error: ")),
+        "{}",
+        outcome.stderr
+    );
+}
+
 #[test]
 fn ten_thousand_deep_class_hierarchy() {
     let dir = TempDir::new("deep-classes");
@@ -381,6 +484,21 @@ fn hundred_thousand_nested_list_literals_and_indexing() {
         "]".repeat(DEPTH)
     );
     assert_works_or_refuses_nesting("indexing", &indexing, "0\n");
+}
+
+#[test]
+fn hundred_thousand_nested_and_or() {
+    // Nesting on the right, in parentheses: unlike a chain, each level is a level.
+    let value = format!(
+        "var a; print a{};\n",
+        " or (a and (a".repeat(DEPTH / 2) + &"))".repeat(DEPTH / 2)
+    );
+    assert_works_or_refuses_nesting("or-value", &value, "nil\n");
+    let condition = format!(
+        "var a; if (a{}) print 1; else print 2;\n",
+        " or (a".repeat(DEPTH) + &")".repeat(DEPTH)
+    );
+    assert_works_or_refuses_nesting("or-condition", &condition, "2\n");
 }
 
 #[test]

@@ -4,9 +4,11 @@
 //! Every node carries its source [`Pos`] and its nesting `depth` (how deep the recursive passes
 //! go below it), which the builder uses to reject input nested deeper than they can take. The
 //! links of a left-leaning chain ([`Expr::chain_left`]) are walked by a loop, not recursion, so
-//! `a + b + c + ...` is one level however long it is. Variable
-//! uses carry a [`RefId`] and declarations a [`DeclId`]: the resolver answers "what does this use
-//! refer to" in tables indexed by those ids, and the code generator reads the answers.
+//! `a + b + c + ...` and `a or b or c or ...` are one level however long they are.
+//!
+//! Variable uses carry a [`RefId`] and declarations a [`DeclId`]: the resolver answers "what
+//! does this use refer to" in tables indexed by those ids, and the code generator reads the
+//! answers.
 
 use crate::diagnostic::Pos;
 
@@ -39,15 +41,10 @@ pub struct Expr<'a> {
 
 impl<'a> Expr<'a> {
     /// The left operand if this node is a link of a left-leaning chain: a binary operator,
-    /// a call, a property access or an indexing, each evaluated after its left operand.
-    /// `a + b + c`, `o.f().g()` and `xs[0][1]` parse as chains of such links nested to the
-    /// left as deeply as they are long, so every pass walks them with a loop down this
-    /// operand rather than recursion.
-    ///
-    /// FIXME: `and`/`or` are not links, so `a or b or c ...` still counts a nesting level per
-    /// operator and more than 1,000 of them are refused: `Generator::jump_if`
-    /// (`codegen/cond.rs`) recurses down their left operand. Walking that spine with a loop
-    /// there (and in `Generator::logical`) would make them links too.
+    /// `and`/`or`, a call, a property access or an indexing, each evaluated after its left
+    /// operand. `a + b + c`, `a or b and c or d`, `o.f().g()` and `xs[0][1]` parse as chains
+    /// of such links nested to the left as deeply as they are long, so every pass walks them
+    /// with a loop down this operand rather than recursion.
     pub fn chain_left(&self) -> Option<&'a Expr<'a>> {
         self.kind.chain_left()
     }
@@ -57,7 +54,7 @@ impl<'a> ExprKind<'a> {
     /// See [`Expr::chain_left`].
     pub fn chain_left(&self) -> Option<&'a Expr<'a>> {
         match *self {
-            ExprKind::Binary { left, .. } => Some(left),
+            ExprKind::Binary { left, .. } | ExprKind::Logical { left, .. } => Some(left),
             ExprKind::Call { callee, .. } => Some(callee),
             ExprKind::Get { object, .. } | ExprKind::Index { object, .. } => Some(object),
             _ => None,

@@ -3,14 +3,14 @@
 //! is built: assignment targets, parameter and argument counts, and the nesting-depth limit.
 //!
 //! **The nesting limit.** The resolver and the code generator walk the tree recursively, except
-//! along left-leaning chains (`a + b + c`, `o.f().g()`, `xs[0][1]`; see [`Expr::chain_left`]),
-//! whose links they walk with a loop. Rather than make them iterative everywhere, every node
-//! records how deep they recurse below it (its depth: the height of its subtree, where a chain
-//! of any length counts as one level), and a node that would exceed [`MAX_NESTING_DEPTH`] is
-//! reported once (at the innermost place the limit is crossed) and replaced by an error
-//! placeholder, so no pass ever recurses deeper than the limit. The LALRPOP parser itself keeps
-//! its stack on the heap, and its left-recursive rules reduce a chain link by link, so it copes
-//! with any depth and any length.
+//! along left-leaning chains (`a + b + c`, `a or b and c`, `o.f().g()`, `xs[0][1]`; see
+//! [`Expr::chain_left`]), whose links they walk with a loop. Rather than make them iterative
+//! everywhere, every node records how deep they recurse below it (its depth: the height of its
+//! subtree, where a chain of any length counts as one level), and a node that would exceed
+//! [`MAX_NESTING_DEPTH`] is reported once (at the innermost place the limit is crossed) and
+//! replaced by an error placeholder, so no pass ever recurses deeper than the limit. The
+//! LALRPOP parser itself keeps its stack on the heap, and its left-recursive rules reduce a
+//! chain link by link, so it copes with any depth and any length.
 
 use std::cell::{Cell, RefCell};
 
@@ -692,7 +692,7 @@ fn expr_depth(kind: &ExprKind<'_>) -> u32 {
 /// The depth of a chain link's children other than its left operand.
 fn link_operands_depth(kind: &ExprKind<'_>) -> u32 {
     match kind {
-        ExprKind::Binary { right, .. } => right.depth,
+        ExprKind::Binary { right, .. } | ExprKind::Logical { right, .. } => right.depth,
         ExprKind::Call { args, .. } => args.iter().map(|arg| arg.depth).max().unwrap_or(0),
         ExprKind::Index { index, .. } => index.depth,
         _ => 0,

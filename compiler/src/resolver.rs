@@ -509,11 +509,7 @@ impl<'a> Resolver<'a, '_> {
             }
             ExprKind::Grouping(inner) => self.expr(inner),
             ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { right, .. } => self.expr(right),
-            ExprKind::Logical { left, right, .. } => {
-                self.expr(left);
-                self.expr(right);
-            }
+            ExprKind::Binary { right, .. } | ExprKind::Logical { right, .. } => self.expr(right),
             ExprKind::Call { args, .. } => {
                 for arg in args.iter() {
                     self.expr(arg);

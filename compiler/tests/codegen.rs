@@ -34,6 +34,15 @@ fn long_chains_use_as_many_registers_as_short_ones() {
         ("fun f(a, i) { return a", "[i + 1]", "; }"),
         ("fun f(a, i) { a", "[i]", " = i; }"),
         ("fun f(a, b) { var c = a", " + b", "; return c; }"),
+        ("fun f(a, b) { return a", " or b", "; }"),
+        ("fun f(a, b) { return a", " and b < 1 or !a", "; }"),
+        ("fun f(a, b) { a = b", " or a", "; return a; }"),
+        ("fun f(a, b) { if (a", " or b and g(a)", ") return 1; }"),
+        (
+            "fun f(a, b) { while (a < b",
+            " and a != 2 or b",
+            ") a = a + 1; }",
+        ),
     ];
     for (head, link, tail) in shapes {
         let registers = |links: usize| {
@@ -67,6 +76,40 @@ fn chains_of_calls_indexing_and_properties_keep_evaluation_order() {
          loadint r4 2\n\
          call r3 1\n\
          return r3\n\
+         returnnil"
+    );
+}
+
+#[test]
+fn and_or_chains_short_circuit_in_order() {
+    // `a or b and c or a` is `(a or (b and c)) or a`: each left value is tested where it
+    // lands, and a right operand runs only when the value left of it decides nothing.
+    let source = "fun f(a, b, c) { return a or b and c or a; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "move r4 r1\n\
+         jumpiftrue r4 3\n\
+         move r4 r2\n\
+         jumpiffalse r4 1\n\
+         move r4 r3\n\
+         jumpiftrue r4 1\n\
+         move r4 r1\n\
+         return r4\n\
+         returnnil"
+    );
+    // As a condition, no value is built: `a < 1` jumps straight into the body, a false `b`
+    // skips to the last test, and only that test jumps past the body.
+    let source = "fun f(a, b, c) { if (a < 1 or b and !c or a == 2) return 1; return 2; }";
+    assert_eq!(
+        function_listing(source, 1),
+        "jltk r1 #0 3\n\
+         jumpiffalse r2 1\n\
+         jumpiffalse r3 1\n\
+         jnek r1 #1 2\n\
+         loadint r4 1\n\
+         return r4\n\
+         loadint r4 2\n\
+         return r4\n\
          returnnil"
     );
 }

@@ -244,7 +244,13 @@ fn deep_nesting_is_rejected_not_a_crash() {
         format!("print {}0{};", "xs[".repeat(n), "]".repeat(n)),
         format!("print 1{};", " + (1".repeat(n) + &")".repeat(n)),
         format!("print 1{};", " + -f(1".repeat(n) + &")".repeat(n)),
-        format!("print a{};", " or a".repeat(n)),
+        format!("print a{};", " or (a".repeat(n) + &")".repeat(n)),
+        format!("print a{};", " and !(a".repeat(n) + &")".repeat(n)),
+        format!("if (a{}) print 1;", " or (a".repeat(n) + &")".repeat(n)),
+        format!(
+            "while (a{}) print 1;",
+            " and (b or c".repeat(n) + &")".repeat(n)
+        ),
         format!("a{} = 1;", " = a".repeat(n)),
         format!("{}print 1;", "if (true) ".repeat(n)),
         format!("{}{}", "fun f() {".repeat(n / 10), "}".repeat(n / 10)),
@@ -285,6 +291,18 @@ fn long_chains_are_not_nesting() {
         format!("if (a{} < 1) print 1;", " + b".repeat(n)),
         format!("fun f(x) {{ return x{}; }}", " + x".repeat(n)),
         format!("class A {{ m() {{ return this{}; }} }}", ".m()".repeat(n)),
+        format!("print a{};", " or a".repeat(n)),
+        format!("print a{};", " and a".repeat(n)),
+        format!("print a{};", " or b and c".repeat(n)),
+        format!("print a{};", " and b or c".repeat(n)),
+        format!("print a{};", " or b < 1 and !c(d)".repeat(n)),
+        format!("var x = a{};", " or b".repeat(n)),
+        format!("{{ var x; x = x{}; }}", " or x".repeat(n)),
+        format!("if (a{}) print 1;", " or b".repeat(n)),
+        format!("if (a{}) print 1;", " and b or c".repeat(n)),
+        format!("while (a < 1{}) print 1;", " and b > 2 or !c".repeat(n)),
+        format!("for (;a{};) print 1;", " and b".repeat(n)),
+        format!("print a + 1{};", " or b + 1 == 2".repeat(n)),
     ];
     for source in &shapes {
         if let Err(error) = compile_source("t.lox", source) {
@@ -311,4 +329,32 @@ fn long_chains_are_not_nesting() {
     ));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("Code nests too deeply"), "{found:?}");
+    // The same for a chain of `and`/`or`, as a value and as a condition.
+    let chain = "a".to_string() + &" or b and c".repeat(n);
+    let deepest_print = (900..1000)
+        .take_while(|&depth| in_parentheses("a or b and c", depth))
+        .last()
+        .expect("`a or b and c` in 900 parentheses compiles");
+    assert!(in_parentheses(&chain, deepest_print));
+    let found = errors(&format!(
+        "print {}{chain}{};",
+        "(".repeat(deepest_print + 1),
+        ")".repeat(deepest_print + 1)
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("Code nests too deeply"), "{found:?}");
+    let in_condition = |inner: &str, depth: usize| {
+        let source = format!(
+            "if ({}{inner}{}) print 1;",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
+        compile_source("t.lox", &source).is_ok()
+    };
+    let deepest_if = (900..1000)
+        .take_while(|&depth| in_condition("a or b and c", depth))
+        .last()
+        .expect("`a or b and c` in 900 parentheses compiles");
+    assert!(in_condition(&chain, deepest_if));
+    assert!(!in_condition(&chain, deepest_if + 1));
 }

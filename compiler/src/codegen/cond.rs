@@ -1,8 +1,9 @@
 //! Conditions compiled as control flow rather than as values: [`Generator::jump_if`] emits
 //! the jumps an `if`, `while` or `for` takes on a condition, without first materialising a
 //! boolean. A comparison becomes one fused compare-and-branch (`jlt`, or `jltk` against a
-//! number literal); `and`, `or` and `!` become jumps between their operands' tests; a literal
-//! becomes an unconditional jump or nothing.
+//! number literal); `and`, `or` and `!` become jumps between their operands' tests (a chain of
+//! `and`/`or` walked with a loop, like every chain); a literal becomes an unconditional jump or
+//! nothing.
 //!
 //! Each form evaluates the same operands in the same order as the value form would, and every
 //! instruction that can fail is attributed to the same source position, so runtime errors and
@@ -28,23 +29,7 @@ impl<'r> Generator<'r> {
                 operand,
                 ..
             } => self.jump_if(operand, !when)?,
-            ExprKind::Logical { op, left, right } => {
-                // `a and b` is true when both are: its false outcome can come from either
-                // side, its true outcome only from the right. `or` is the mirror image.
-                let decides = matches!(op, LogicalOp::Or);
-                if when == decides {
-                    let mut jumps = self.jump_if(left, when)?;
-                    jumps.extend(self.jump_if(right, when)?);
-                    jumps
-                } else {
-                    let skip = self.jump_if(left, decides)?;
-                    let jumps = self.jump_if(right, when)?;
-                    for at in skip {
-                        self.patch_jump_here(at);
-                    }
-                    jumps
-                }
-            }
+            ExprKind::Logical { .. } => self.logical_jumps(cond, when)?,
             ExprKind::Binary {
                 op,
                 left,
@@ -72,6 +57,40 @@ impl<'r> Generator<'r> {
             }
         };
         self.release_to(mark);
+        Ok(jumps)
+    }
+
+    /// [`Generator::jump_if`] for an `and`/`or` chain (`a or b and c or d` parses as
+    /// `((a or (b and c)) or d)`), walked with a loop down its left operands, as
+    /// [`Generator::expr_to`] walks chains: its length is not bounded by the nesting limit.
+    ///
+    /// `a and b` is true when both are: its false outcome can come from either side, its true
+    /// outcome only from the right. `or` is the mirror image. So a link's left operand always
+    /// jumps on the outcome its operator decides (true for `or`, false for `and`): to the
+    /// link's target when that is the outcome asked for, or else past the right operand,
+    /// which then alone decides.
+    fn logical_jumps(&mut self, cond: &'r Expr<'r>, when: bool) -> Gen<Vec<usize>> {
+        let mut links = Vec::new();
+        let (mut bottom, mut bottom_when) = (cond, when);
+        while let ExprKind::Logical { op, left, right } = &bottom.kind {
+            let decides = matches!(op, LogicalOp::Or);
+            links.push((*right, decides, bottom_when));
+            (bottom, bottom_when) = (left, decides);
+        }
+        // Back up from the innermost link, each adding its right operand's test to the jumps
+        // of everything left of it, in the order recursion would emit and patch them.
+        let mut jumps = self.jump_if(bottom, bottom_when)?;
+        for (right, decides, when) in links.into_iter().rev() {
+            if when == decides {
+                jumps.extend(self.jump_if(right, when)?);
+            } else {
+                let skip = jumps;
+                jumps = self.jump_if(right, when)?;
+                for at in skip {
+                    self.patch_jump_here(at);
+                }
+            }
+        }
         Ok(jumps)
     }
 
@@ -240,11 +259,16 @@ pub(super) fn number_literal(expr: &Expr<'_>) -> Option<f64> {
 pub(super) fn is_small_condition(cond: &Expr<'_>) -> bool {
     /// The most nodes a duplicated condition may have; enough for `i < n and a[i] != x`.
     const MAX_NODES: usize = 12;
-    fn fits(expr: &Expr<'_>, budget: &mut usize) -> bool {
-        if *budget == 0 {
+    // A worklist, not recursion, so no chain's length or shape costs host stack; the answer
+    // does not depend on the order the nodes are counted in, and the walk stops at the
+    // thirteenth.
+    let mut pending = vec![cond];
+    let mut nodes = 0;
+    while let Some(expr) = pending.pop() {
+        nodes += 1;
+        if nodes > MAX_NODES {
             return false;
         }
-        *budget -= 1;
         match &expr.kind {
             ExprKind::Nil
             | ExprKind::True
@@ -252,22 +276,24 @@ pub(super) fn is_small_condition(cond: &Expr<'_>) -> bool {
             | ExprKind::Number(_)
             | ExprKind::String(_)
             | ExprKind::Variable { .. }
-            | ExprKind::This { .. } => true,
-            ExprKind::Grouping(inner) => fits(inner, budget),
-            ExprKind::Unary { operand, .. } => fits(operand, budget),
-            ExprKind::Binary { left, right, .. } | ExprKind::Logical { left, right, .. } => {
-                fits(left, budget) && fits(right, budget)
-            }
-            ExprKind::Get { object, .. } => fits(object, budget),
-            ExprKind::Index { object, index } => fits(object, budget) && fits(index, budget),
+            | ExprKind::This { .. } => {}
+            ExprKind::Grouping(inner)
+            | ExprKind::Unary { operand: inner, .. }
+            | ExprKind::Get { object: inner, .. } => pending.push(inner),
+            ExprKind::Binary { left, right, .. }
+            | ExprKind::Logical { left, right, .. }
+            | ExprKind::Index {
+                object: left,
+                index: right,
+            } => pending.extend([*left, *right]),
             ExprKind::Call { callee, args } => {
-                fits(callee, budget) && args.iter().all(|arg| fits(arg, budget))
+                pending.push(callee);
+                pending.extend(args.iter().copied());
             }
-            _ => false,
+            _ => return false,
         }
     }
-    let mut budget = MAX_NODES;
-    fits(cond, &mut budget)
+    true
 }
 
 fn is_comparison(op: BinaryOp) -> bool {

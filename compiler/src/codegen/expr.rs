@@ -127,11 +127,11 @@ impl<'r> Generator<'r> {
 
     /// Evaluates `expr` into register `dst`.
     ///
-    /// A left-leaning chain (`a + b + c`, `o.f().g()`, `xs[0][1]`; see [`Expr::chain_left`]) is
-    /// walked with a loop: down its left operands, deciding each link's registers as recursion
-    /// would, then back up, finishing each link once the operand below it is evaluated. The
-    /// code is the same as recursion gives, but host stack use does not grow with the chain's
-    /// length, which the nesting limit does not bound.
+    /// A left-leaning chain (`a + b + c`, `a or b and c`, `o.f().g()`, `xs[0][1]`; see
+    /// [`Expr::chain_left`]) is walked with a loop: down its left operands, deciding each
+    /// link's registers as recursion would, then back up, finishing each link once the operand
+    /// below it is evaluated. The code is the same as recursion gives, but host stack use does
+    /// not grow with the chain's length, which the nesting limit does not bound.
     pub(super) fn expr_to(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<()> {
         let mut pending: Vec<PendingLink<'r>> = Vec::new();
         let (mut expr, mut dst) = (expr, dst);
@@ -181,6 +181,21 @@ impl<'r> Generator<'r> {
                     Some(*right)
                 };
                 self.link_operand(left, dst, later)
+            }
+            ExprKind::Logical { left, .. } => {
+                // The left value lands in the result register before the right side runs,
+                // which may still read the local that register belongs to: go through a
+                // temporary. A local left operand is copied there too, never read in place:
+                // the register holds whichever side's value is the result.
+                let reg = if self.is_local_reg(dst) {
+                    self.alloc(pos)?
+                } else {
+                    dst
+                };
+                Ok(Begun::Link {
+                    left: Some(left),
+                    reg,
+                })
             }
             ExprKind::Get { object, .. } => self.link_operand(object, dst, None),
             ExprKind::Index { object, index } => self.link_operand(object, dst, Some(*index)),
@@ -250,6 +265,26 @@ impl<'r> Generator<'r> {
                 } else {
                     let b = self.expr_any(right)?;
                     self.emit(binary_instr(*op, dst, left, b), *at);
+                }
+            }
+            ExprKind::Logical { op, right, .. } => {
+                // `and`/`or`: the left value is the result unless it decides nothing, then
+                // the right one, evaluated only in that case.
+                let short_circuit = match op {
+                    LogicalOp::And => Instr::JumpIfFalse {
+                        cond: left,
+                        offset: 0,
+                    },
+                    LogicalOp::Or => Instr::JumpIfTrue {
+                        cond: left,
+                        offset: 0,
+                    },
+                };
+                let jump = self.emit(short_circuit, pos);
+                self.expr_to(right, left)?;
+                self.patch_jump_here(jump);
+                if left != dst {
+                    self.emit(Instr::Move { dst, src: left }, pos);
                 }
             }
             ExprKind::Get { name, .. } => {
@@ -350,7 +385,6 @@ impl<'r> Generator<'r> {
                     self.emit(instr, *at);
                 }
             }
-            ExprKind::Logical { op, left, right } => self.logical(*op, left, right, dst, pos)?,
             ExprKind::Set {
                 object,
                 name,
@@ -377,6 +411,7 @@ impl<'r> Generator<'r> {
             ExprKind::Map(entries) => self.map_literal(entries, dst, pos)?,
             // Chain links, which `begin_node` and `finish_link` generate.
             ExprKind::Binary { .. }
+            | ExprKind::Logical { .. }
             | ExprKind::Call { .. }
             | ExprKind::Get { .. }
             | ExprKind::Index { .. } => self.expr_to(expr, dst)?,
@@ -447,40 +482,6 @@ impl<'r> Generator<'r> {
                 self.emit(Instr::SetGlobal { src, slot }, name.pos);
             }
         }
-        Ok(())
-    }
-
-    /// `and`/`or`: the left value is the result unless it decides nothing, then the right.
-    fn logical(
-        &mut self,
-        op: LogicalOp,
-        left: &'r Expr<'r>,
-        right: &'r Expr<'r>,
-        dst: u8,
-        pos: Pos,
-    ) -> Gen<()> {
-        // The left value lands in the result register before the right side runs, which
-        // may still read the local that register belongs to: go through a temporary.
-        if self.is_local_reg(dst) {
-            let temp = self.alloc(pos)?;
-            self.logical(op, left, right, temp, pos)?;
-            self.emit(Instr::Move { dst, src: temp }, pos);
-            return Ok(());
-        }
-        self.expr_to(left, dst)?;
-        let short_circuit = match op {
-            LogicalOp::And => Instr::JumpIfFalse {
-                cond: dst,
-                offset: 0,
-            },
-            LogicalOp::Or => Instr::JumpIfTrue {
-                cond: dst,
-                offset: 0,
-            },
-        };
-        let jump = self.emit(short_circuit, pos);
-        self.expr_to(right, dst)?;
-        self.patch_jump_here(jump);
         Ok(())
     }
 
@@ -657,7 +658,7 @@ pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolu
         // The operands other than a chain link's left one; the order of the checks does not
         // matter, as nothing is generated.
         let others = match &expr.kind {
-            ExprKind::Binary { right, .. } => writes(right),
+            ExprKind::Binary { right, .. } | ExprKind::Logical { right, .. } => writes(right),
             ExprKind::Call { args, .. } => {
                 resolution.is_captured(decl) || args.iter().any(|arg| writes(arg))
             }
@@ -688,7 +689,6 @@ pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolu
             | ExprKind::Error => false,
             ExprKind::Grouping(inner) => writes(inner),
             ExprKind::Unary { operand, .. } => writes(operand),
-            ExprKind::Logical { left, right, .. } => writes(left) || writes(right),
             ExprKind::Set { object, value, .. } => writes(object) || writes(value),
         };
         if others {
