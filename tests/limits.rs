@@ -208,6 +208,35 @@ fn out_of_memory_caught_in_a_function_can_build_its_message() {
 }
 
 #[test]
+fn strings_can_be_built_in_the_grace_after_out_of_memory_while_the_data_stays() {
+    // The handler keeps everything it allocated (`hog` is global): only the grace of an
+    // eighth of the limit lets it build strings, and `+`, `join` and `repeat` must
+    // count that grace as `push` does.
+    let program = Program::new(
+        "oom-grace-strings",
+        r#"
+        var hog = [];
+        try {
+          while (true) hog.push(["element", hog.len()]);
+        } catch (e) {
+          print "caught: " + e.message;
+          print ["a", "b", str(hog.len() > 1000)].join(",");
+          print "ab".repeat(3);
+        }
+        "#,
+    );
+    let stdout = program.run(&["--max-heap", "32M"]).ok();
+    assert_eq!(
+        lines(&stdout),
+        [
+            format!("caught: {OUT_OF_MEMORY_32M}").as_str(),
+            "a,b,true",
+            "ababab",
+        ]
+    );
+}
+
+#[test]
 fn max_heap_counts_the_storage_of_lists_and_maps() {
     // Each loop ends by itself (at a few hundred megabytes) so that the bug
     // cannot exhaust the host.

@@ -362,11 +362,11 @@ impl Vm {
     /// Makes sure `bytes` more can be allocated within the heap limit, collecting
     /// first if that helps. Natives call it before building something large.
     pub fn reserve(&mut self, bytes: usize) -> Result<(), crate::NativeError> {
-        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.max_bytes {
+        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.limit() {
             return Ok(());
         }
         self.collect_garbage();
-        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.max_bytes {
+        if self.heap.bytes_allocated.saturating_add(bytes) <= self.heap.limit() {
             return Ok(());
         }
         Err(crate::NativeError::Error(self.out_of_memory_message()))
