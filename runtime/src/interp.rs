@@ -477,14 +477,6 @@ impl Vm {
                         step_and_test!(a, step, number_k!(k), offset, |i, limit| i <= limit)
                     }
 
-                    Instr::IncJumpIfLt { a, step, b, offset } => {
-                        step_and_test!(a, step, reg!(b), offset, |i, limit| i < limit)
-                    }
-
-                    Instr::IncJumpIfLe { a, step, b, offset } => {
-                        step_and_test!(a, step, reg!(b), offset, |i, limit| i <= limit)
-                    }
-
                     Instr::Call { a, argc } => {
                         spend_budget!();
                         save_pc!();

@@ -131,10 +131,12 @@ impl<'r> Generator<'r> {
     }
 
     /// Emits the compare-and-branch `test`, fused with the `addk r, r, step` just before it
-    /// into one `incjlt`-family instruction when `test` is `r < x` or `r <= x`: a counted
+    /// into one `incjltk`/`incjlek` instruction when `test` is `r < K` or `r <= K`: a counted
     /// loop's step and test, one dispatch instead of two. Only when no jump lands between
-    /// the two (control then always runs both), and, when `x` is a register whose kind can
-    /// make the test fail, only when both are on the same line, so an error keeps its line.
+    /// the two (control then always runs both). Only against a constant: after the step `r`
+    /// is a number, so the test cannot fail, and an error can only be the step's, at the
+    /// step's position, which the fused instruction carries. A register limit could fail
+    /// the test, and its error would then name the step's column instead of the `<`'s.
     fn emit_test(&mut self, test: Instr, at: Pos) -> usize {
         let state = self.state();
         let here = state.code.len();
@@ -144,10 +146,6 @@ impl<'r> Generator<'r> {
             }
             _ => None,
         };
-        let same_line = state
-            .lines
-            .last()
-            .is_some_and(|entry| entry.line == at.line);
         let fused = step.and_then(|(r, step)| match test {
             Instr::JumpIfLtK { a, k, offset } if a == r => {
                 Some(Instr::IncJumpIfLtK { a, step, k, offset })
@@ -155,20 +153,6 @@ impl<'r> Generator<'r> {
             Instr::JumpIfLeK { a, k, offset } if a == r => {
                 Some(Instr::IncJumpIfLeK { a, step, k, offset })
             }
-            // The long jump's offset is still 0 here: the fused form is a short jump, which
-            // `patch_jump` resolves (and relaxes if far) when the function is finished.
-            Instr::JumpIfLt { a, b, .. } if a == r && same_line => Some(Instr::IncJumpIfLt {
-                a,
-                step,
-                b,
-                offset: 0,
-            }),
-            Instr::JumpIfLe { a, b, .. } if a == r && same_line => Some(Instr::IncJumpIfLe {
-                a,
-                step,
-                b,
-                offset: 0,
-            }),
             _ => None,
         });
         match fused {

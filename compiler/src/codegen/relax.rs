@@ -74,12 +74,6 @@ fn far_form(instr: Instr) -> Vec<Instr> {
         Instr::IncJumpIfLeK { a, step, k, .. } => {
             (Some((a, step)), Instr::JumpIfNotLeK { a, k, offset: 1 })
         }
-        Instr::IncJumpIfLt { a, step, b, .. } => {
-            (Some((a, step)), Instr::JumpIfNotLt { a, b, offset: 1 })
-        }
-        Instr::IncJumpIfLe { a, step, b, .. } => {
-            (Some((a, step)), Instr::JumpIfNotLe { a, b, offset: 1 })
-        }
         test => (None, with_jump_offset(negated_short_test(test), 1)),
     };
     match step {

@@ -320,10 +320,6 @@ instructions! {
     IncJumpIfLtK = 0xba, "incjltk" { a: Reg, step: NumConst16, k: NumConst16, offset: Jump16 }
     /// R[a] = R[a] + K[step]; then, if R[a] <= K[k], pc += offset.
     IncJumpIfLeK = 0xbb, "incjlek" { a: Reg, step: NumConst16, k: NumConst16, offset: Jump16 }
-    /// R[a] = R[a] + K[step]; then, if R[a] < R[b], pc += offset (errors as `jlt`).
-    IncJumpIfLt = 0xbc, "incjlt" { a: Reg, step: NumConst16, b: Reg, offset: Jump16 }
-    /// R[a] = R[a] + K[step]; then, if R[a] <= R[b], pc += offset.
-    IncJumpIfLe = 0xbd, "incjle" { a: Reg, step: NumConst16, b: Reg, offset: Jump16 }
 
     /// Calls R[a] with the `argc` arguments in R[a+1..=a+argc]; the callee's register
     /// window starts at R[a]. The result lands in R[a]. Calling a class constructs an
