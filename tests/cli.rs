@@ -979,6 +979,19 @@ fn files_of_the_previous_format_version_still_run() {
     let output = pvm(&["run", p(&old)]);
     assert_exit(&output, 0);
     assert_eq!(text(&output.stdout), "hi there\n2.5\n");
+
+    // A "version 2" file with an instruction version 3 introduced was not written by
+    // a pvm of version 2: rejected at the instruction.
+    let source = scratch.write("count.lox", "for (var i = 0; i < 3; i = i + 1) print i;\n");
+    let compiled = scratch.path("count.pbc");
+    assert_exit(&pvm(&["compile", p(&source), "-o", p(&compiled)]), 0);
+    let listing = text(&pvm(&["disasm", p(&compiled)]).stdout);
+    assert!(listing.contains("incjltk"), "{listing}");
+    let mut bytes = std::fs::read(&compiled).expect("compiled");
+    put_u32(&mut bytes, 4, 2);
+    reseal(&mut bytes);
+    let message = assert_rejected(&scratch, "version 2 with incjltk", &bytes);
+    assert!(message.contains("needs format version 3"), "{message}");
 }
 
 #[test]

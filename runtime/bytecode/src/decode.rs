@@ -90,8 +90,10 @@ pub fn decode_with_offsets(bytes: &[u8]) -> Result<(Program, ByteMap), DecodeErr
         bytes,
         pos: MAGIC.len(),
         end: bytes.len(),
+        version: 0,
     };
     let version = reader.u32("format version")?;
+    reader.version = version;
     if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError {
             offset: MAGIC.len(),
@@ -194,6 +196,32 @@ pub fn decode_with_offsets(bytes: &[u8]) -> Result<(Program, ByteMap), DecodeErr
     Ok((program, map))
 }
 
+/// The format version that introduced the instruction with opcode `opcode`: a file
+/// of an older version that uses it was not written by a pvm of that version.
+fn introduced_in(opcode: u8) -> u32 {
+    const VERSION_3: [u8; 2] = [
+        Instr::IncJumpIfLtK {
+            a: 0,
+            step: 0,
+            k: 0,
+            offset: 0,
+        }
+        .opcode(),
+        Instr::IncJumpIfLeK {
+            a: 0,
+            step: 0,
+            k: 0,
+            offset: 0,
+        }
+        .opcode(),
+    ];
+    if VERSION_3.contains(&opcode) {
+        3
+    } else {
+        OLDEST_READABLE_VERSION
+    }
+}
+
 fn read_function(
     reader: &mut Reader,
     offsets: &mut FunctionOffsets,
@@ -226,6 +254,16 @@ fn read_function(
         let opcode = reader.u8("opcode")?;
         let kinds = Instr::operand_kinds(opcode)
             .ok_or_else(|| reader.error_at(at, format!("unknown opcode {opcode:#04x}")))?;
+        let since = introduced_in(opcode);
+        if reader.version < since {
+            return Err(reader.error_at(
+                at,
+                format!(
+                    "opcode {opcode:#04x} needs format version {since}, the file says {}",
+                    reader.version
+                ),
+            ));
+        }
         values.clear();
         for kind in kinds {
             values.push(reader.operand(kind.width())?);
@@ -259,6 +297,8 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     end: usize,
+    /// The file's format version, once read.
+    version: u32,
 }
 
 impl Reader<'_> {
