@@ -1,7 +1,7 @@
 //! The dispatch loop: one `match` arm per instruction, registers addressed
 //! straight off the cached frame base.
 //!
-//! The loop keeps the top frame's closure, code pointer, pc and register base in
+//! The loop keeps the top frame's closure, pc and register base in
 //! locals and writes the pc back to the frame only when something may look at it
 //! (a call, an error, a collection via a native). Everything it indexes was
 //! proven in range by the verifier, which is why the accesses are unchecked.
@@ -31,7 +31,6 @@ impl Vm {
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub(crate) fn execute(&mut self, stop_depth: usize) -> Result<Value, RuntimeError> {
         let mut closure: *mut ObjClosure;
-        let mut code: *const Instr;
         let mut pc: *const Instr;
         let mut base: *mut Value;
 
@@ -45,28 +44,31 @@ impl Vm {
         unsafe {
             macro_rules! load_frame {
                 () => {{
-                    let frame = *self.frames.last().expect("execute runs with a frame");
+                    // `execute` runs with at least one frame above `stop_depth`, and
+                    // returns before popping the last one it may use.
+                    let frame = *self.frames.last().unwrap_unchecked();
                     closure = frame.closure;
-                    code = (*(*closure).proto).code.as_ptr();
                     pc = frame.pc;
                     base = self.stack.slot(frame.base);
+                    frame.base
                 }};
             }
             macro_rules! save_pc {
                 () => {{
-                    self.frames
-                        .last_mut()
-                        .expect("execute runs with a frame")
-                        .pc = pc;
+                    // As in `load_frame!`: the running frame is on top.
+                    self.frames.last_mut().unwrap_unchecked().pc = pc;
                 }};
             }
-            // The inline cache of the instruction being run (the one before `pc`).
+            // Index of the instruction being run (the one before `pc`).
+            macro_rules! this_instr {
+                () => {
+                    pc.offset_from((*(*closure).proto).code.as_ptr()) as usize - 1
+                };
+            }
+            // The inline cache of the instruction being run.
             macro_rules! hint {
                 () => {
-                    &*(*(*closure).proto)
-                        .hints
-                        .as_ptr()
-                        .add(pc.offset_from(code) as usize - 1)
+                    &*(*(*closure).proto).hints.as_ptr().add(this_instr!())
                 };
             }
             macro_rules! reg {
@@ -108,8 +110,10 @@ impl Vm {
                     // allocating, so this is where the heap limit is enforced.
                     // Container storage grows without allocating objects, so a
                     // list can pass the limit between collections: check here too.
-                    if self.heap.over_limit
-                        || (self.heap.bytes_allocated > self.heap.limit() && self.heap_exhausted())
+                    // Under the limit nothing else needs a look (a collection only
+                    // sets `over_limit` when it left more than the limit).
+                    if self.heap.bytes_allocated > self.heap.limit()
+                        && (self.heap.over_limit || self.heap_exhausted())
                     {
                         self.heap.grant_grace();
                         throw!("{}", self.out_of_memory_message());
@@ -212,15 +216,16 @@ impl Vm {
                     if depth - 1 <= stop_depth {
                         return Ok(result);
                     }
-                    load_frame!();
-                    self.stack_top =
-                        self.stack.index_of(base) + usize::from((*(*closure).proto).num_regs);
+                    let caller_base = load_frame!();
+                    self.stack_top = caller_base + usize::from((*(*closure).proto).num_regs);
                 }};
             }
             macro_rules! call_outcome {
                 ($result:expr) => {{
                     match $result {
-                        Ok(Called::Frame) => load_frame!(),
+                        Ok(Called::Frame) => {
+                            load_frame!();
+                        }
                         Ok(Called::Done) => {}
                         Err(fault) => fault!(fault),
                     }
@@ -259,8 +264,7 @@ impl Vm {
                             self.stack_high_water = top;
                         }
                         closure = target;
-                        code = proto.code.as_ptr();
-                        pc = code;
+                        pc = proto.code.as_ptr();
                         base = base.add($a as usize);
                         continue;
                     }
@@ -269,9 +273,11 @@ impl Vm {
 
             load_frame!();
             loop {
-                let instr = *pc;
+                let at = pc;
                 pc = pc.add(1);
-                match instr {
+                // Matching on the place, not a copy, lets each arm load only the
+                // operands it uses.
+                match *at {
                     Instr::Move { dst, src } => reg!(dst) = reg!(src),
 
                     Instr::LoadConst { dst, k } => {
@@ -776,7 +782,7 @@ impl Vm {
                         self.handlers.push(Handler {
                             frame_depth: depth,
                             catch_slot: self.stack.index_of(base.add(catch as usize)),
-                            target_pc: (pc.offset_from(code) + handler as isize) as usize,
+                            target_pc: (this_instr!() as isize + 1 + handler as isize) as usize,
                         });
                     }
 
