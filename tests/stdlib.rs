@@ -1327,9 +1327,6 @@ fn permission_flags_reject_malformed_values() {
 // ---------------------------------------------------------------- callbacks
 
 #[test]
-#[ignore = "FIXME: an uncaught error raised inside a callback of map/filter/reduce/sort \
-            is reported at the built-in's call site and the callback's frame is \
-            missing from the stack trace"]
 fn errors_in_callbacks_are_reported_where_they_happen() {
     let dir = TempDir::new("callback-trace");
     for (method, call) in [

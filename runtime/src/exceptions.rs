@@ -84,10 +84,21 @@ impl Vm {
             Some(handler) if handler.frame_depth > stop_depth => *handler,
             _ => {
                 self.in_flight = exception;
+                // Escaping again, further out, after escaping a callback: report
+                // it where it was raised.
+                if let Some((escaped, error)) = &self.escaped {
+                    if escaped.bits() == exception.bits() {
+                        return Err(error.clone());
+                    }
+                }
                 let message = self.exception_message(exception);
-                return Err(self.error_of_kind(RuntimeErrorKind::Error, message));
+                let error = self.error_of_kind(RuntimeErrorKind::Error, message);
+                self.escaped = Some((exception, error.clone()));
+                return Err(error);
             }
         };
+        // Caught: a later throw of the same value is a new raise.
+        self.escaped = None;
         self.handlers.pop();
         if self.frames.len() > handler.frame_depth {
             let lowest = self.frames[handler.frame_depth].base;

@@ -77,6 +77,9 @@ impl Vm {
         }
         self.heap.mark_value(self.error_class);
         self.heap.mark_value(self.in_flight);
+        if let Some((exception, _)) = &self.escaped {
+            self.heap.mark_value(*exception);
+        }
         if !self.message_string.is_null() {
             self.heap.mark_object(self.message_string as *mut Header);
         }

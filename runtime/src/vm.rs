@@ -198,6 +198,11 @@ pub struct Vm {
     pub(crate) message_string: *mut ObjString,
     /// The exception being propagated across a native boundary (rooted).
     pub(crate) in_flight: Value,
+    /// The exception that escaped an interpreter entry uncaught, with the error
+    /// built where it was raised (rooted). If no outer handler catches it, that
+    /// error is the one reported: the place and trace inside a callback, not the
+    /// call of the native that ran it.
+    pub(crate) escaped: Option<(Value, RuntimeError)>,
     pub(crate) native_depth: usize,
     extensions: Vec<Box<dyn std::any::Any>>,
 }
@@ -245,6 +250,7 @@ impl Vm {
             error_class: Value::NIL,
             message_string: std::ptr::null_mut(),
             in_flight: Value::NIL,
+            escaped: None,
             native_depth: 0,
             extensions: Vec::new(),
         };
