@@ -150,7 +150,7 @@ fn out_of_memory_is_catchable_and_the_program_recovers() {
 #[test]
 fn out_of_memory_from_natives_and_operators_is_catchable() {
     // Each case keeps its data in a global and drops it first thing in the
-    // catch, so the handler itself allocates nothing (see the FIXME below).
+    // catch, so the handler itself allocates nothing.
     let cases = [
         ("repeat", r#"data = "x".repeat(100000000);"#),
         (
