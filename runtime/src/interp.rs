@@ -656,12 +656,13 @@ impl Vm {
 
                     Instr::SetProp { obj, src, name } => {
                         let receiver = reg!(obj);
-                        if receiver.object_kind() == Some(ObjKind::Module) {
-                            let name = self.constant_string(name);
-                            throw!("Can't assign to module member '{}'.", (*name).text);
-                        }
-                        if receiver.object_kind() != Some(ObjKind::Instance) {
-                            throw!("Only instances have fields.");
+                        match receiver.object_kind() {
+                            Some(ObjKind::Instance) => {}
+                            Some(ObjKind::Module) => {
+                                let name = self.constant_string(name);
+                                throw!("Can't assign to module member '{}'.", (*name).text);
+                            }
+                            _ => throw!("Only instances have fields."),
                         }
                         let instance = receiver.as_object() as *mut ObjInstance;
                         let name = self.constant_string(name);
