@@ -11,6 +11,7 @@
 mod alloc;
 mod builtins;
 mod callback;
+mod calls;
 mod error;
 mod exceptions;
 mod gc;
