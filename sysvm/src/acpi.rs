@@ -198,7 +198,8 @@ mod tests {
 
     fn table_at(tables: &AcpiTables, offset: u64) -> &[u8] {
         let start = offset as usize;
-        let length = u32::from_le_bytes(tables.bytes[start + 4..start + 8].try_into().unwrap());
+        let field = &tables.bytes[start + 4..start + 8];
+        let length = u32::from_le_bytes([field[0], field[1], field[2], field[3]]);
         &tables.bytes[start..start + length as usize]
     }
 
