@@ -4,6 +4,8 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const PVM: &str = env!("CARGO_BIN_EXE_pvm");
-pub const EXIT_RUNTIME: i32 = 70;
 pub const EXIT_USAGE: i32 = 64;
+pub const EXIT_COMPILE: i32 = 65;
+pub const EXIT_RUNTIME: i32 = 70;
+pub const EXIT_IO: i32 = 74;
 
 /// A fresh folder under the system temp folder, removed when dropped.
 pub struct TempDir(pub PathBuf);
