@@ -7,96 +7,32 @@
 //! take the host down with it, so loops that should be stopped by a limit are
 //! written to end by themselves after a few hundred megabytes at most.
 
+mod common;
+
+use common::*;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-const PVM: &str = env!("CARGO_BIN_EXE_pvm");
-const EXIT_USAGE: i32 = 64;
-const EXIT_RUNTIME: i32 = 70;
-
-/// A program written to its own temp folder, removed when dropped.
+/// A program written to its own temp folder as `main.lox`, removed when dropped.
 struct Program {
-    dir: PathBuf,
+    _dir: TempDir,
     file: PathBuf,
 }
 
 impl Program {
     fn new(label: &str, source: &str) -> Program {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("pvm-limits-{}-{n}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("the temp folder is writable");
-        let file = dir.join("main.lox");
-        std::fs::write(&file, source).expect("the temp folder is writable");
-        Program { dir, file }
+        let dir = TempDir::new(&format!("limits-{label}"));
+        let file = dir.write("main.lox", source);
+        Program { _dir: dir, file }
     }
 
     fn run(&self, options: &[&str]) -> Outcome {
-        let output = Command::new(PVM)
-            .arg("run")
-            .args(options)
-            .arg(&self.file)
-            .env_remove("PVM_GC_STRESS")
-            .output()
-            .expect("the pvm binary runs");
-        let outcome = Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        assert!(!outcome.stderr.contains("panicked"), "{outcome:#?}");
-        assert!(outcome.code.is_some(), "killed by a signal: {outcome:#?}");
-        outcome
+        options
+            .iter()
+            .fold(Invocation::new(), |invocation, option| {
+                invocation.option(*option)
+            })
+            .run(&self.file)
     }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-#[derive(Debug)]
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn ok(self) -> String {
-        assert_eq!(self.code, Some(0), "{self:#?}");
-        assert_eq!(self.stderr, "", "{self:#?}");
-        self.stdout
-    }
-
-    /// Asserts an uncaught runtime error whose first stderr line is at `line`
-    /// of main.lox and ends with `message`; returns stdout.
-    fn runtime_error(self, line: usize, message: &str) -> String {
-        assert_eq!(self.code, Some(EXIT_RUNTIME), "{self:#?}");
-        let first = self.stderr.lines().next().unwrap_or_default();
-        let prefix = format!("main.lox:{line}:");
-        assert!(
-            first.starts_with(&prefix) && first.ends_with(&format!(": runtime error: {message}")),
-            "expected main.lox:{line}:COL: runtime error: {message}\ngot {first}"
-        );
-        assert!(
-            self.stderr
-                .lines()
-                .nth(1)
-                .is_some_and(|frame| frame.starts_with("  at ")),
-            "a stack trace follows: {}",
-            self.stderr
-        );
-        self.stdout
-    }
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.lines().collect()
 }
 
 const OUT_OF_MEMORY_32M: &str = "Out of memory: the heap limit of 33554432 bytes is exhausted.";

@@ -73,6 +73,27 @@ impl Outcome {
         assert!(self.stderr.is_empty(), "unexpected stderr: {self:#?}");
         self.stdout
     }
+
+    /// Asserts an uncaught runtime error whose first stderr line is at `line`
+    /// of main.lox and ends with `message`; returns stdout.
+    pub fn runtime_error(self, line: usize, message: &str) -> String {
+        assert_eq!(self.code, Some(EXIT_RUNTIME), "{self:#?}");
+        let first = self.stderr.lines().next().unwrap_or_default();
+        let prefix = format!("main.lox:{line}:");
+        assert!(
+            first.starts_with(&prefix) && first.ends_with(&format!(": runtime error: {message}")),
+            "expected main.lox:{line}:COL: runtime error: {message}\ngot {first}"
+        );
+        assert!(
+            self.stderr
+                .lines()
+                .nth(1)
+                .is_some_and(|frame| frame.starts_with("  at ")),
+            "a stack trace follows: {}",
+            self.stderr
+        );
+        self.stdout
+    }
 }
 
 /// How to run a program: options before the file, arguments after it, the
@@ -152,6 +173,7 @@ impl<'a> Invocation<'a> {
             !outcome.stderr.contains("panicked"),
             "pvm panicked: {outcome:#?}"
         );
+        assert!(outcome.code.is_some(), "killed by a signal: {outcome:#?}");
         outcome
     }
 }
