@@ -7,7 +7,7 @@
 //! maps declarations to registers as it meets them. That keeps scoping rules in one place and
 //! register allocation in another.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use crate::ast::*;
 use crate::builder::IdCounts;
@@ -85,25 +85,50 @@ struct LocalName<'a> {
     defined: bool,
 }
 
-/// One block's locals. Names are also indexed, so a block with very many locals (which code
-/// generation rejects later) can't make resolution quadratic first.
+/// One block's locals. Most blocks hold a few, found fastest by a scan; a block with many gets
+/// an index by name as well, so one with very many locals (which code generation rejects
+/// later) can't make resolution quadratic first.
 #[derive(Default)]
 struct Scope<'a> {
     locals: Vec<LocalName<'a>>,
-    /// Name to the index in `locals` of its latest declaration.
+    /// Name to the index in `locals` of its latest declaration; built once `locals` outgrows
+    /// [`SCAN_LIMIT`].
     by_name: HashMap<&'a str, usize>,
 }
+
+/// Up to this many locals a block is searched by a scan, which beats hashing for a handful.
+const SCAN_LIMIT: usize = 8;
 
 impl<'a> Scope<'a> {
     /// Adds a local; says whether the scope already had one of that name.
     fn push(&mut self, local: LocalName<'a>) -> bool {
         let name = local.name;
+        let index = self.locals.len();
+        if index < SCAN_LIMIT {
+            let duplicate = self.scan(name).is_some();
+            self.locals.push(local);
+            return duplicate;
+        }
+        if self.by_name.is_empty() {
+            for (i, earlier) in self.locals.iter().enumerate() {
+                self.by_name.insert(earlier.name, i);
+            }
+        }
         self.locals.push(local);
-        self.by_name.insert(name, self.locals.len() - 1).is_some()
+        self.by_name.insert(name, index).is_some()
     }
 
     fn get(&self, name: &str) -> Option<&LocalName<'a>> {
-        self.by_name.get(name).map(|&index| &self.locals[index])
+        if self.by_name.is_empty() {
+            self.scan(name).map(|index| &self.locals[index])
+        } else {
+            self.by_name.get(name).map(|&index| &self.locals[index])
+        }
+    }
+
+    /// The index of the latest local named `name`, by a scan from the newest.
+    fn scan(&self, name: &str) -> Option<usize> {
+        self.locals.iter().rposition(|local| local.name == name)
     }
 }
 
@@ -126,6 +151,8 @@ pub struct Resolver<'a, 'd> {
     functions: Vec<FunctionScope<'a>>,
     class: ClassContext,
     result: Resolution,
+    /// Chain links waiting for their other operands to be resolved; see [`Resolver::expr`].
+    links: Vec<&'a Expr<'a>>,
 }
 
 /// Resolves a whole program.
@@ -141,6 +168,7 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
             loop_depth: 0,
         }],
         class: ClassContext::None,
+        links: Vec::new(),
         result: Resolution {
             bindings: vec![Binding::Global; counts.refs as usize],
             captured: vec![false; counts.decls as usize],
@@ -480,15 +508,22 @@ impl<'a> Resolver<'a, '_> {
     /// evaluation order: the operand at the bottom of the chain first, then each link's other
     /// operands from the innermost link out, as recursion would (see [`Expr::chain_left`]).
     fn expr(&mut self, expr: &'a Expr<'a>) {
-        let mut links = Vec::new();
+        if expr.chain_left().is_none() {
+            return self.node(expr);
+        }
+        // The links wait on one stack shared by every chain being walked: a nested chain (in
+        // an argument, say) pushes and pops above this one's `base`, so no walk allocates.
+        let base = self.links.len();
         let mut bottom = expr;
         while let Some(left) = bottom.chain_left() {
-            links.push(bottom);
+            self.links.push(bottom);
             bottom = left;
         }
         self.node(bottom);
-        for link in links.into_iter().rev() {
-            self.node(link);
+        while self.links.len() > base {
+            if let Some(link) = self.links.pop() {
+                self.node(link);
+            }
         }
     }
 
