@@ -157,6 +157,8 @@ pub struct Generator<'r> {
     imports: &'r HashMap<&'r str, ImportTarget>,
     /// This module's index in the module table, for an imported module.
     module: Option<u32>,
+    /// The chain links [`Generator::expr_to`] has begun and not finished, innermost last.
+    pending_links: Vec<expr::PendingLink<'r>>,
 }
 
 /// One source module to generate.
@@ -200,6 +202,7 @@ pub fn generate<'r>(
         exported_slots: std::collections::HashSet::new(),
         imports: unit.imports,
         module: unit.module,
+        pending_links: Vec::new(),
     };
     let function = generator.script(unit.program).ok()?;
     Some(Generated {
