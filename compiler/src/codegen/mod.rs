@@ -146,19 +146,25 @@ pub struct Generator<'r> {
     decl_regs: Vec<u8>,
     /// The function being generated is last; the script is first.
     functions: Vec<FunctionState<'r>>,
-    /// This module's own global slots by name: each module has its own namespace.
-    globals: HashMap<&'r str, u32>,
+    /// This module's own globals by name: each module has its own namespace. Only looked
+    /// up, never iterated, so the hasher's seed cannot change the output.
+    globals: hashbrown::HashMap<&'r str, Global>,
     /// The names the top level declares, in order: what a module exports.
     exports: Vec<Export>,
-    /// The slots in `exports`, so redefinitions are found without a scan (a
-    /// scan made compiling N globals cost N²).
-    exported_slots: std::collections::HashSet<u32>,
     /// What each `import` path of this module refers to.
     imports: &'r HashMap<&'r str, ImportTarget>,
     /// This module's index in the module table, for an imported module.
     module: Option<u32>,
     /// The chain links [`Generator::expr_to`] has begun and not finished, innermost last.
     pending_links: Vec<expr::PendingLink<'r>>,
+}
+
+/// A global of the module being generated.
+struct Global {
+    slot: u32,
+    /// Is it in [`Generator::exports`] yet? (Found without a scan, which made compiling N
+    /// globals cost N².)
+    exported: bool,
 }
 
 /// One source module to generate.
@@ -197,9 +203,8 @@ pub fn generate<'r>(
         diagnostics,
         decl_regs: vec![0; unit.resolution.captured.len()],
         functions: Vec::new(),
-        globals: HashMap::new(),
+        globals: hashbrown::HashMap::new(),
         exports: Vec::new(),
-        exported_slots: std::collections::HashSet::new(),
         imports: unit.imports,
         module: unit.module,
         pending_links: Vec::new(),
@@ -243,21 +248,26 @@ impl<'r> Generator<'r> {
         Ok(proto)
     }
 
+    /// Global `name` of this module's namespace, added if new.
+    fn global(&mut self, name: &'r str) -> &mut Global {
+        let program = &mut *self.program;
+        self.globals.entry(name).or_insert_with(|| Global {
+            slot: program.add_global(name),
+            exported: false,
+        })
+    }
+
     /// The slot of global `name` in this module's namespace, added if new.
     fn global_slot(&mut self, name: &'r str) -> u32 {
-        if let Some(&slot) = self.globals.get(name) {
-            return slot;
-        }
-        let slot = self.program.add_global(name);
-        self.globals.insert(name, slot);
-        slot
+        self.global(name).slot
     }
 
     /// Defines top-level name `name` from register `src`; the module exports it.
     fn define_global(&mut self, name: &'r str, src: u8, pos: Pos) {
-        let slot = self.global_slot(name);
-        if self.exported_slots.insert(slot) {
-            let name = self.program.string(name);
+        let global = self.global(name);
+        let slot = global.slot;
+        if !std::mem::replace(&mut global.exported, true) {
+            let name = self.program.global_name(slot);
             self.exports.push(Export { name, slot });
         }
         self.emit(Instr::DefineGlobal { src, slot }, pos);
