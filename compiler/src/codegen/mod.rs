@@ -134,6 +134,32 @@ impl FunctionState<'_> {
             last_label: None,
         }
     }
+
+    /// [`FunctionState::new`], taking its buffers from the finished state `old`: they have
+    /// grown to a typical function's size already, so most functions need no reallocation.
+    fn reusing(old: Self, kind: FunctionKind, arity: usize, this_used: bool) -> Self {
+        let Self {
+            mut code,
+            mut lines,
+            mut scopes,
+            mut exits,
+            mut short_jumps,
+            ..
+        } = old;
+        code.clear();
+        lines.clear();
+        scopes.clear();
+        exits.clear();
+        short_jumps.clear();
+        FunctionState {
+            code,
+            lines,
+            scopes,
+            exits,
+            short_jumps,
+            ..Self::new(kind, arity, this_used)
+        }
+    }
 }
 
 pub struct Generator<'r> {
@@ -157,6 +183,8 @@ pub struct Generator<'r> {
     module: Option<u32>,
     /// The chain links [`Generator::expr_to`] has begun and not finished, innermost last.
     pending_links: Vec<expr::PendingLink<'r>>,
+    /// Finished functions' states, whose buffers the next functions reuse.
+    spare_states: Vec<FunctionState<'r>>,
 }
 
 /// A global of the module being generated.
@@ -208,6 +236,7 @@ pub fn generate<'r>(
         imports: unit.imports,
         module: unit.module,
         pending_links: Vec::new(),
+        spare_states: Vec::new(),
     };
     let function = generator.script(unit.program).ok()?;
     Some(Generated {
@@ -225,8 +254,7 @@ impl<'r> Generator<'r> {
 
     fn script(&mut self, program: &'r [&'r Stmt<'r>]) -> Gen<u32> {
         let proto = self.program.reserve_function();
-        self.functions
-            .push(FunctionState::new(FunctionKind::Function, 0, false));
+        self.begin_function(FunctionKind::Function, 0, false);
         for stmt in program {
             self.stmt(stmt)?;
         }
@@ -277,11 +305,11 @@ impl<'r> Generator<'r> {
     fn function(&mut self, function: &'r Function<'r>) -> Gen<u32> {
         let proto = self.program.reserve_function();
         let arity = function.params.len();
-        self.functions.push(FunctionState::new(
+        self.begin_function(
             function.kind,
             arity,
             self.resolution.is_used(function.this_decl),
-        ));
+        );
         if function.kind != FunctionKind::Function {
             self.decl_regs[function.this_decl.0 as usize] = 0;
         }
@@ -317,13 +345,22 @@ impl<'r> Generator<'r> {
         Ok(proto)
     }
 
+    /// Starts generating a function (see [`FunctionState::new`]).
+    fn begin_function(&mut self, kind: FunctionKind, arity: usize, this_used: bool) {
+        let state = match self.spare_states.pop() {
+            Some(old) => FunctionState::reusing(old, kind, arity, this_used),
+            None => FunctionState::new(kind, arity, this_used),
+        };
+        self.functions.push(state);
+    }
+
     fn finish_function(
         &mut self,
         proto: u32,
         name: u32,
         arity: usize,
         upvalues: Vec<UpvalueDesc>,
-        mut state: FunctionState<'_>,
+        mut state: FunctionState<'r>,
     ) {
         relax::resolve_short_jumps(&mut state.code, &mut state.lines, &state.short_jumps);
         self.program.set_function(
@@ -335,10 +372,12 @@ impl<'r> Generator<'r> {
                 arity: arity as u8,
                 num_regs: state.max_regs as u16,
                 upvalues,
-                code: state.code,
-                lines: state.lines,
+                // Copies of exactly the right size; the buffers serve the next function.
+                code: state.code.clone(),
+                lines: state.lines.clone(),
             },
         );
+        self.spare_states.push(state);
     }
 
     // ----- emitting ------------------------------------------------------------------------
