@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use pvm_bytecode::{Export, Function as Proto, Instr, LineEntry, ProgramBuilder, UpvalueDesc};
 
-use crate::ast::{DeclId, Function, FunctionKind, Stmt};
+use crate::ast::{DeclId, Function, FunctionKind, Stmt, StmtKind};
 use crate::diagnostic::{Diagnostics, Near, Pos};
 use crate::resolver::{Capture, Resolution};
 
@@ -195,6 +195,16 @@ struct Global {
     exported: bool,
 }
 
+/// What [`Generator::finish_function`] does with the finished function's code and line
+/// buffers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Buffers {
+    /// Copies them into the prototype and keeps them for the next function.
+    Keep,
+    /// Moves them into the prototype: no function follows in this unit.
+    GiveAway,
+}
+
 /// One source module to generate.
 pub struct Unit<'r> {
     pub program: &'r [&'r Stmt<'r>],
@@ -223,6 +233,19 @@ pub fn generate<'r>(
     diagnostics: &'r Diagnostics,
 ) -> Option<Generated> {
     let file = program.file(unit.file_name);
+    // The resolver numbered the unit's functions; the script is one more.
+    program.reserve_functions(unit.resolution.upvalues.len() + 1);
+    // Every top-level declaration defines a global (uses of undeclared names may add a few).
+    let declarations = unit
+        .program
+        .iter()
+        .filter(|stmt| {
+            matches!(
+                stmt.kind,
+                StmtKind::Var { .. } | StmtKind::Function(_) | StmtKind::Class(_)
+            )
+        })
+        .count();
     let mut generator = Generator {
         program,
         file,
@@ -231,7 +254,7 @@ pub fn generate<'r>(
         diagnostics,
         decl_regs: vec![0; unit.resolution.captured.len()],
         functions: Vec::new(),
-        globals: hashbrown::HashMap::new(),
+        globals: hashbrown::HashMap::with_capacity(declarations),
         exports: Vec::new(),
         imports: unit.imports,
         module: unit.module,
@@ -272,7 +295,8 @@ impl<'r> Generator<'r> {
         }
         let state = self.functions.pop().expect("pushed above");
         let name = self.program.string("script");
-        self.finish_function(proto, name, 0, Vec::new(), state);
+        // The last function of the unit: no other will reuse its buffers.
+        self.finish_function(proto, name, 0, Vec::new(), state, Buffers::GiveAway);
         Ok(proto)
     }
 
@@ -341,7 +365,7 @@ impl<'r> Generator<'r> {
             })
             .collect();
         let name = self.program.string(function.name.text);
-        self.finish_function(proto, name, arity, upvalues, state);
+        self.finish_function(proto, name, arity, upvalues, state, Buffers::Keep);
         Ok(proto)
     }
 
@@ -361,8 +385,17 @@ impl<'r> Generator<'r> {
         arity: usize,
         upvalues: Vec<UpvalueDesc>,
         mut state: FunctionState<'r>,
+        buffers: Buffers,
     ) {
         relax::resolve_short_jumps(&mut state.code, &mut state.lines, &state.short_jumps);
+        let (code, lines) = match buffers {
+            // Copies of exactly the right size; the buffers serve the next function.
+            Buffers::Keep => (state.code.clone(), state.lines.clone()),
+            Buffers::GiveAway => (
+                std::mem::take(&mut state.code),
+                std::mem::take(&mut state.lines),
+            ),
+        };
         self.program.set_function(
             proto,
             Proto {
@@ -372,12 +405,13 @@ impl<'r> Generator<'r> {
                 arity: arity as u8,
                 num_regs: state.max_regs as u16,
                 upvalues,
-                // Copies of exactly the right size; the buffers serve the next function.
-                code: state.code.clone(),
-                lines: state.lines.clone(),
+                code,
+                lines,
             },
         );
-        self.spare_states.push(state);
+        if buffers == Buffers::Keep {
+            self.spare_states.push(state);
+        }
     }
 
     // ----- emitting ------------------------------------------------------------------------

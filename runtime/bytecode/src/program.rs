@@ -210,6 +210,12 @@ impl ProgramBuilder {
         (self.program.functions.len() - 1) as u32
     }
 
+    /// Makes room for `additional` more functions, for a compiler that knows how many
+    /// it will add: the table then never has to move.
+    pub fn reserve_functions(&mut self, additional: usize) {
+        self.program.functions.reserve(additional);
+    }
+
     /// Stores a finished function at an index from [`Self::reserve_function`].
     pub fn set_function(&mut self, index: u32, function: Function) {
         self.program.functions[index as usize] = function;
