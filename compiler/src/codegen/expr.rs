@@ -132,8 +132,11 @@ impl<'r> Generator<'r> {
     /// link's registers as recursion would, then back up, finishing each link once the operand
     /// below it is evaluated. The code is the same as recursion gives, but host stack use does
     /// not grow with the chain's length, which the nesting limit does not bound.
+    ///
+    /// The pending links go on one stack shared by every call (nested calls use the part
+    /// above where they began), so an expression allocates nothing for them.
     pub(super) fn expr_to(&mut self, expr: &'r Expr<'r>, dst: u8) -> Gen<()> {
-        let mut pending: Vec<PendingLink<'r>> = Vec::new();
+        let base = self.pending_links.len();
         let (mut expr, mut dst) = (expr, dst);
         loop {
             let mark = self.free_reg();
@@ -143,7 +146,7 @@ impl<'r> Generator<'r> {
                     break;
                 }
                 Begun::Link { left, reg } => {
-                    pending.push(PendingLink {
+                    self.pending_links.push(PendingLink {
                         expr,
                         dst,
                         left: reg,
@@ -156,7 +159,11 @@ impl<'r> Generator<'r> {
                 }
             }
         }
-        while let Some(link) = pending.pop() {
+        // An error leaves links on the stack, but it also ends generation.
+        while self.pending_links.len() > base {
+            let Some(link) = self.pending_links.pop() else {
+                break;
+            };
             self.finish_link(link.expr, link.dst, link.left)?;
             self.release_to(link.mark);
         }
@@ -608,7 +615,7 @@ fn exact_reciprocal(op: BinaryOp, divisor: f64) -> Option<f64> {
 
 /// What is left of a chain link once its left operand is placed: [`Generator::expr_to`] keeps
 /// one per link of the chain it is walking.
-struct PendingLink<'r> {
+pub(super) struct PendingLink<'r> {
     expr: &'r Expr<'r>,
     dst: u8,
     /// The register holding the left operand once it is evaluated.

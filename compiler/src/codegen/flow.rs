@@ -207,9 +207,7 @@ impl<'r> Generator<'r> {
     /// Statements in a scope of their own.
     fn block_body(&mut self, body: &'r [&'r Stmt<'r>], pos: Pos) -> Gen<()> {
         self.begin_scope();
-        for stmt in body {
-            self.stmt(stmt)?;
-        }
+        self.stmts(body)?;
         self.end_scope(pos);
         Ok(())
     }
@@ -278,9 +276,7 @@ impl<'r> Generator<'r> {
                 e, catch_reg,
                 "the catch variable lives where the handler put it"
             );
-            for stmt in catch.body {
-                self.stmt(stmt)?;
-            }
+            self.stmts(catch.body)?;
             self.end_scope(catch.pos);
             self.patch_jump_here(skip_catch);
         }

@@ -40,7 +40,8 @@ pub(super) struct ShortJump {
 
 /// Does `instr` carry a 16-bit jump offset (so its target must go through [`ShortJump`])?
 pub(super) fn is_short_jump(instr: &Instr) -> bool {
-    jump_operand(instr).is_some_and(|(_, kind, _)| kind == OperandKind::Jump16)
+    // The opcode's static kind list, not `Instr::operands`, which allocates.
+    Instr::operand_kinds(instr.opcode()).is_some_and(|kinds| kinds.contains(&OperandKind::Jump16))
 }
 
 /// The operand index, kind and value of `instr`'s jump offset, if it has one.
@@ -54,7 +55,92 @@ fn jump_operand(instr: &Instr) -> Option<(usize, OperandKind, i64)> {
 }
 
 /// `instr` with its jump offset replaced by `offset`, which the caller has checked fits.
+///
+/// Every jump of a function is patched through here, so the jumps the generator emits most
+/// are rebuilt directly; any other goes through its operand list (which allocates), so an
+/// instruction missing from the match is still handled right, only slower. The casts
+/// truncate exactly as [`Instr::from_parts`] does.
 pub(super) fn with_jump_offset(instr: Instr, offset: i64) -> Instr {
+    let long = offset as i32;
+    let short = offset as i16;
+    match instr {
+        Instr::Jump { .. } => Instr::Jump { offset: long },
+        Instr::JumpIfFalse { cond, .. } => Instr::JumpIfFalse { cond, offset: long },
+        Instr::JumpIfTrue { cond, .. } => Instr::JumpIfTrue { cond, offset: long },
+        Instr::JumpIfLt { a, b, .. } => Instr::JumpIfLt { a, b, offset: long },
+        Instr::JumpIfLe { a, b, .. } => Instr::JumpIfLe { a, b, offset: long },
+        Instr::JumpIfNotLt { a, b, .. } => Instr::JumpIfNotLt { a, b, offset: long },
+        Instr::JumpIfNotLe { a, b, .. } => Instr::JumpIfNotLe { a, b, offset: long },
+        Instr::JumpIfEq { a, b, .. } => Instr::JumpIfEq { a, b, offset: long },
+        Instr::JumpIfNe { a, b, .. } => Instr::JumpIfNe { a, b, offset: long },
+        Instr::JumpIfLtK { a, k, .. } => Instr::JumpIfLtK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfLeK { a, k, .. } => Instr::JumpIfLeK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfGtK { a, k, .. } => Instr::JumpIfGtK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfGeK { a, k, .. } => Instr::JumpIfGeK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfNotLtK { a, k, .. } => Instr::JumpIfNotLtK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfNotLeK { a, k, .. } => Instr::JumpIfNotLeK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfNotGtK { a, k, .. } => Instr::JumpIfNotGtK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfNotGeK { a, k, .. } => Instr::JumpIfNotGeK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfEqK { a, k, .. } => Instr::JumpIfEqK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::JumpIfNeK { a, k, .. } => Instr::JumpIfNeK {
+            a,
+            k,
+            offset: short,
+        },
+        Instr::IncJumpIfLtK { a, step, k, .. } => Instr::IncJumpIfLtK {
+            a,
+            step,
+            k,
+            offset: short,
+        },
+        Instr::IncJumpIfLeK { a, step, k, .. } => Instr::IncJumpIfLeK {
+            a,
+            step,
+            k,
+            offset: short,
+        },
+        other => with_jump_offset_generic(other, offset),
+    }
+}
+
+/// [`with_jump_offset`] for any instruction, through its operand list.
+fn with_jump_offset_generic(instr: Instr, offset: i64) -> Instr {
     let Some((index, _, _)) = jump_operand(&instr) else {
         unreachable!("setting the offset of a non-jump {instr:?}")
     };
@@ -122,6 +208,18 @@ pub(super) fn resolve_short_jumps(
     lines: &mut [LineEntry],
     short_jumps: &[ShortJump],
 ) {
+    // Nearly always every short jump is in range: then nothing moves, and only their offsets
+    // are written, in place.
+    let in_range = short_jumps
+        .iter()
+        .all(|jump| fits_short(new_offset_unshifted(jump.at, jump.target)));
+    if in_range {
+        for jump in short_jumps {
+            let offset = new_offset_unshifted(jump.at, jump.target);
+            code[jump.at] = with_jump_offset(code[jump.at], offset);
+        }
+        return;
+    }
     let len = code.len();
     let mut expanded = vec![false; len];
     // shift[i]: instructions inserted before old index i, so i moves to i + shift[i].
@@ -185,6 +283,11 @@ pub(super) fn resolve_short_jumps(
         entry.pc += shift[entry.pc as usize] as u32;
     }
     *code = relaxed;
+}
+
+/// The offset of a jump at `at` to `target` when nothing was inserted.
+fn new_offset_unshifted(at: usize, target: usize) -> i64 {
+    target as i64 - (at as i64 + 1)
 }
 
 /// The offset, after renumbering by `shift`, of a jump at old index `at` to old index `target`.

@@ -21,9 +21,7 @@ impl<'r> Generator<'r> {
             StmtKind::Var { name, decl, init } => self.var_decl(*name, *decl, *init, stmt.pos)?,
             StmtKind::Block(body) => {
                 self.begin_scope();
-                for inner in body.iter() {
-                    self.stmt(inner)?;
-                }
+                self.stmts(body)?;
                 self.end_scope(stmt.pos);
             }
             StmtKind::If {

@@ -14,7 +14,11 @@ pub(crate) const CONSTANT_STRING: u8 = 1;
 
 /// Encodes `program` as the bytes of a `.pbc` file.
 pub fn encode(program: &Program) -> Vec<u8> {
-    let mut out = Writer::default();
+    // Sized exactly up front: a large program's file is megabytes, which growing by
+    // doubling would copy several times over and leave half unused.
+    let mut out = Writer {
+        buf: Vec::with_capacity(encoded_len(program)),
+    };
     out.bytes(&MAGIC);
     out.u32(FORMAT_VERSION);
 
@@ -81,6 +85,56 @@ pub fn encode(program: &Program) -> Vec<u8> {
     out.buf
 }
 
+/// The length of `encode(program)`, field by field in the same order; a mistake here would
+/// only cost a reallocation (and fail the test below).
+fn encoded_len(program: &Program) -> usize {
+    const U8: usize = 1;
+    const U16: usize = 2;
+    const U32: usize = 4;
+    let text = |text: &str| U32 + text.len();
+    let header = MAGIC.len() + U32;
+    let files = U32 + program.files.iter().map(|file| text(file)).sum::<usize>();
+    let constants = U32
+        + program
+            .constants
+            .iter()
+            .map(|constant| {
+                U8 + match constant {
+                    Constant::Number(_) => 8,
+                    Constant::String(string) => text(string),
+                }
+            })
+            .sum::<usize>();
+    let globals = U32 + U32 * program.globals.len();
+    let functions = U32
+        + program
+            .functions
+            .iter()
+            .map(|function| {
+                let fixed = U32 + U32 + U8 + U16;
+                let upvalues = U32 + (U8 + U16) * function.upvalues.len();
+                let code = U32 + function.code.iter().map(instr_len).sum::<usize>();
+                let lines = U32 + 3 * U32 * function.lines.len();
+                fixed + upvalues + code + lines
+            })
+            .sum::<usize>();
+    let modules = U32
+        + program
+            .modules
+            .iter()
+            .map(|module| U32 + U32 + U32 + 2 * U32 * module.exports.len())
+            .sum::<usize>();
+    let entry_and_checksum = U32 + U32;
+    header + files + constants + globals + functions + modules + entry_and_checksum
+}
+
+/// The encoded length of `instr`: its opcode byte and its operands' widths, from the
+/// opcode's static operand list (no operand values needed).
+fn instr_len(instr: &Instr) -> usize {
+    let operands = Instr::operand_kinds(instr.opcode()).unwrap_or(&[]);
+    1 + operands.iter().map(|kind| kind.width()).sum::<usize>()
+}
+
 fn encode_instr(out: &mut Writer, instr: &Instr) {
     out.u8(instr.opcode());
     for operand in instr.operands() {
@@ -89,7 +143,6 @@ fn encode_instr(out: &mut Writer, instr: &Instr) {
     }
 }
 
-#[derive(Default)]
 struct Writer {
     buf: Vec<u8>,
 }
@@ -115,5 +168,56 @@ impl Writer {
     fn text(&mut self, text: &str) {
         self.len(text.len());
         self.bytes(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::{Export, Function, LineEntry, Module, UpvalueDesc};
+
+    #[test]
+    fn encoded_len_is_exact() {
+        let program = Program {
+            files: vec!["main.lox".into(), "lib/util.lox".into()],
+            constants: vec![Constant::Number(1.5), Constant::String("héllo".into())],
+            globals: vec![1, 1],
+            functions: vec![Function {
+                name: 1,
+                file: 0,
+                arity: 2,
+                num_regs: 4,
+                upvalues: vec![UpvalueDesc {
+                    is_local: true,
+                    index: 3,
+                }],
+                code: vec![
+                    Instr::LoadConst { dst: 1, k: 0 },
+                    Instr::IncJumpIfLtK {
+                        a: 1,
+                        step: 0,
+                        k: 0,
+                        offset: -1,
+                    },
+                    Instr::ReturnNil {},
+                ],
+                lines: vec![LineEntry {
+                    pc: 0,
+                    line: 1,
+                    column: 1,
+                }],
+            }],
+            modules: vec![Module {
+                name: 1,
+                function: 0,
+                exports: vec![Export { name: 1, slot: 0 }],
+            }],
+            entry: 0,
+        };
+        assert_eq!(encoded_len(&program), encode(&program).len());
+        assert_eq!(
+            encoded_len(&Program::default()),
+            encode(&Program::default()).len()
+        );
     }
 }

@@ -7,7 +7,8 @@
 //! structure has no pointers and encodes byte-for-byte deterministically.
 
 use crate::isa::Instr;
-use std::collections::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use std::hash::BuildHasher;
 
 /// A constant-pool entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,11 +105,21 @@ impl Program {
 
 /// Helps a compiler fill a [`Program`]: deduplicates constants and global names so
 /// that identical sources give identical pools.
+///
+/// The maps only answer lookups and are never iterated, so their hash order (the
+/// default hasher is randomly seeded) cannot reach the program: indices follow the
+/// order of first use.
 #[derive(Debug, Default)]
 pub struct ProgramBuilder {
     program: Program,
+    /// Number constants, by bit pattern.
     numbers: HashMap<u64, u32>,
-    strings: HashMap<String, u32>,
+    /// String constants, as (hash of the text, index into the pool): the text itself is
+    /// only in the pool, so adding a string allocates it once, and growing the table
+    /// needs no rehashing of texts.
+    strings: HashTable<(u64, u32)>,
+    /// Hashes the texts in `strings`.
+    hasher: DefaultHashBuilder,
     global_slots: HashMap<u32, u32>,
     file_indices: HashMap<String, u32>,
 }
@@ -130,15 +141,25 @@ impl ProgramBuilder {
 
     /// The constant index of string `text`, added if new.
     pub fn string(&mut self, text: &str) -> u32 {
-        if let Some(&index) = self.strings.get(text) {
-            return index;
+        let hash = self.hasher.hash_one(text);
+        let constants = &mut self.program.constants;
+        let entry = self.strings.entry(
+            hash,
+            |&(entry_hash, index)| {
+                entry_hash == hash
+                    && matches!(&constants[index as usize], Constant::String(s) if s == text)
+            },
+            |&(entry_hash, _)| entry_hash,
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => found.get().1,
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let index = constants.len() as u32;
+                constants.push(Constant::String(text.to_owned()));
+                vacant.insert((hash, index));
+                index
+            }
         }
-        self.program
-            .constants
-            .push(Constant::String(text.to_owned()));
-        let index = (self.program.constants.len() - 1) as u32;
-        self.strings.insert(text.to_owned(), index);
-        index
     }
 
     /// The global slot named `name`, added if new.
@@ -157,6 +178,12 @@ impl ProgramBuilder {
         let name_index = self.string(name);
         self.program.globals.push(name_index);
         (self.program.globals.len() - 1) as u32
+    }
+
+    /// The string constant naming global slot `slot` (from [`Self::global`] or
+    /// [`Self::add_global`]).
+    pub fn global_name(&self, slot: u32) -> u32 {
+        self.program.globals[slot as usize]
     }
 
     /// The index of source file `name`, added if new.
@@ -181,6 +208,12 @@ impl ProgramBuilder {
             lines: Vec::new(),
         });
         (self.program.functions.len() - 1) as u32
+    }
+
+    /// Makes room for `additional` more functions, for a compiler that knows how many
+    /// it will add: the table then never has to move.
+    pub fn reserve_functions(&mut self, additional: usize) {
+        self.program.functions.reserve(additional);
     }
 
     /// Stores a finished function at an index from [`Self::reserve_function`].
