@@ -176,9 +176,7 @@ pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostic
             upvalues: vec![Vec::new(); counts.functions as usize],
         },
     };
-    for stmt in program {
-        resolver.stmt(stmt);
-    }
+    resolver.stmts(program);
     resolver.result
 }
 
@@ -311,7 +309,10 @@ impl<'a> Resolver<'a, '_> {
     // ----- statements --------------------------------------------------------------------
 
     fn stmts(&mut self, stmts: &[&'a Stmt<'a>]) {
-        for stmt in stmts {
+        for (index, stmt) in stmts.iter().enumerate() {
+            if let Some(next) = stmts.get(index + 1) {
+                prefetch_next_statement(stmt, next);
+            }
             self.stmt(stmt);
         }
     }
