@@ -98,6 +98,11 @@ impl Diagnostics {
         self.found.borrow().is_empty()
     }
 
+    /// Moves everything `other` found into this sink.
+    pub(crate) fn append(&self, other: Diagnostics) {
+        self.found.borrow_mut().extend(other.found.into_inner());
+    }
+
     /// All diagnostics in source order. Passes report in their own order (the lexer runs ahead
     /// of the parser, the resolver after both), so sort; the sort is stable, so two reports at
     /// one position keep the order they were found in. Exact duplicates (a parse error the

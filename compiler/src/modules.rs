@@ -14,10 +14,12 @@ use std::path::PathBuf;
 use bumpalo::Bump;
 use pvm_bytecode::{Module, Program, ProgramBuilder};
 
+use crate::ast::prefetch_next_statement;
 use crate::builder::{module_binding_name, Builder};
-use crate::codegen::{self, ImportTarget, Unit};
+use crate::codegen::{ImportTarget, Unit, UnitGenerator};
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, Near, Pos};
-use crate::{lexer, parser, resolver, CompileOptions};
+use crate::resolver::{Resolution, Resolver};
+use crate::{lexer, parser, CompileOptions};
 
 /// The folder standard modules written in Lox appear to live in, in keys and file names.
 const STDLIB_FOLDER: &str = "<stdlib>";
@@ -81,8 +83,6 @@ impl<'o> Bundler<'o> {
         let arena = Bump::new();
         let builder = Builder::new(&arena, source, &diagnostics);
         let stmts = parser::parse(&builder, lexer::Lexer::new(source, &diagnostics));
-        let resolution =
-            stmts.map(|stmts| resolver::resolve(stmts, builder.id_counts(), &diagnostics));
 
         self.chain.push(key.to_string());
         let mut imports = HashMap::new();
@@ -103,7 +103,14 @@ impl<'o> Bundler<'o> {
         self.chain.pop();
 
         let mut generated = None;
-        if let (Some(stmts), Some(resolution)) = (stmts, &resolution) {
+        if let Some(stmts) = stmts {
+            let resolution = Resolution::new(builder.id_counts());
+            // Code is generated only for an error-free unit: its own errors so far, and any
+            // the resolver finds, stop generation. Generation's own errors (a function out of
+            // registers) go to a sink of their own, kept only if the resolver found none, as
+            // when the whole tree was resolved before any code was generated.
+            let codegen_diagnostics = Diagnostics::new(key);
+            let mut generator = None;
             if diagnostics.is_empty() && !imports_failed {
                 // Reserved before generating: the top level ends with `GetModule` of itself.
                 let module = module_name.map(|name| {
@@ -115,15 +122,36 @@ impl<'o> Bundler<'o> {
                     })
                 });
                 let unit = Unit {
-                    program: stmts,
-                    resolution,
+                    statements: stmts.len(),
+                    resolution: &resolution,
                     file_name: key,
                     source,
                     imports: &imports,
                     module,
                 };
-                generated = codegen::generate(unit, &mut self.program, &diagnostics)
-                    .map(|code| (code, module));
+                generator = Some((
+                    UnitGenerator::new(unit, &mut self.program, &codegen_diagnostics),
+                    module,
+                ));
+            }
+            // Each top-level statement is resolved and at once generated, while its nodes are
+            // still in the cache; a statement's code needs nothing resolved after it.
+            let mut resolver = Resolver::new(&resolution, &diagnostics);
+            for (index, stmt) in stmts.iter().enumerate() {
+                if let Some(next) = stmts.get(index + 1) {
+                    prefetch_next_statement(stmt, next);
+                }
+                resolver.top_level(stmt);
+                if !diagnostics.is_empty() {
+                    generator = None;
+                }
+                if let Some((unit, _)) = &mut generator {
+                    unit.top_level(stmt);
+                }
+            }
+            generated = generator.and_then(|(unit, module)| Some((unit.finish()?, module)));
+            if diagnostics.is_empty() {
+                diagnostics.append(codegen_diagnostics);
             }
         }
         let failed = !diagnostics.is_empty();
@@ -309,5 +337,50 @@ mod tests {
         assert_eq!(resolve_relative("lib/a.lox", "../../up"), "../up.lox");
         assert_eq!(resolve_relative("../a.lox", "../b"), "../../b.lox");
         assert_eq!(resolve_relative("t/main.lox", "./geo"), "t/geo.lox");
+    }
+}
+
+#[cfg(test)]
+mod generation_tests {
+    use super::*;
+
+    fn errors(source: &str) -> Vec<String> {
+        let options = CompileOptions::default();
+        match Bundler::new(&options, PathBuf::from(".")).compile_entry("t.lox", source) {
+            Ok(_) => Vec::new(),
+            Err(CompileError::Diagnostics(found)) => found.iter().map(|d| d.to_string()).collect(),
+            Err(other) => vec![other.to_string()],
+        }
+    }
+
+    /// A function whose locals need more registers than a frame has.
+    fn register_hungry_function() -> String {
+        let locals: String = (0..300).map(|i| format!("var v{i} = {i}; ")).collect();
+        format!("fun f() {{ {locals} }}\n")
+    }
+
+    #[test]
+    fn running_out_of_registers_is_reported_alone() {
+        let found = errors(&register_hungry_function());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("registers"), "{found:?}");
+    }
+
+    /// Statements are resolved and generated one by one, but as before, code generation's
+    /// errors count only for a unit the resolver found clean, wherever its errors are.
+    #[test]
+    fn a_static_error_anywhere_hides_generation_errors() {
+        let hungry = register_hungry_function();
+        for source in [
+            format!("{hungry}return 1;\n"),
+            format!("return 1;\n{hungry}"),
+        ] {
+            let found = errors(&source);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0].contains("Can't return from top-level code."),
+                "{found:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,8 @@
 //! maps declarations to registers as it meets them. That keeps scoping rules in one place and
 //! register allocation in another.
 
+use std::cell::{Cell, OnceCell};
+
 use hashbrown::HashMap;
 
 use crate::ast::*;
@@ -36,30 +38,62 @@ pub enum Capture {
     Upvalue(u16),
 }
 
-/// Everything the code generator needs to know about names.
+/// Everything the code generator needs to know about names, filled in as the resolver goes.
+///
+/// The tables are cells so that the resolver can write them while the code generator reads
+/// them: a top-level statement is resolved and then generated at once, while its nodes are
+/// still in the cache, and everything a statement's code needs is known once the statement
+/// itself is resolved (its locals, captures and closures are all inside it).
 #[derive(Debug)]
 pub struct Resolution {
     /// Indexed by [`RefId`].
-    pub bindings: Vec<Binding>,
+    bindings: Vec<Cell<Binding>>,
     /// Indexed by [`DeclId`]: does some closure capture this local?
-    pub captured: Vec<bool>,
+    captured: Vec<Cell<bool>>,
     /// Indexed by [`DeclId`]: is this local read or assigned anywhere (here or in a closure)?
-    pub used: Vec<bool>,
-    /// Indexed by [`FunctionId`]: the function's upvalues in order.
-    pub upvalues: Vec<Vec<Capture>>,
+    used: Vec<Cell<bool>>,
+    /// Indexed by [`FunctionId`]: the function's upvalues in order, set when its body is done.
+    upvalues: Vec<OnceCell<Vec<Capture>>>,
 }
 
 impl Resolution {
+    /// Empty tables for the ids a parse handed out: every use global until resolved.
+    pub fn new(counts: IdCounts) -> Self {
+        Resolution {
+            bindings: vec![Cell::new(Binding::Global); counts.refs as usize],
+            captured: vec![Cell::new(false); counts.decls as usize],
+            used: vec![Cell::new(false); counts.decls as usize],
+            upvalues: vec![OnceCell::new(); counts.functions as usize],
+        }
+    }
+
     pub fn binding(&self, id: RefId) -> Binding {
-        self.bindings[id.0 as usize]
+        self.bindings[id.0 as usize].get()
     }
 
     pub fn is_captured(&self, decl: DeclId) -> bool {
-        self.captured[decl.0 as usize]
+        self.captured[decl.0 as usize].get()
     }
 
     pub fn is_used(&self, decl: DeclId) -> bool {
-        self.used[decl.0 as usize]
+        self.used[decl.0 as usize].get()
+    }
+
+    /// The upvalues of function `id`, once its body has been resolved.
+    pub fn upvalues(&self, id: FunctionId) -> &[Capture] {
+        self.upvalues[id.0 as usize]
+            .get()
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// How many declarations the parse numbered.
+    pub fn decl_count(&self) -> usize {
+        self.used.len()
+    }
+
+    /// How many functions (methods included) the parse numbered.
+    pub fn function_count(&self) -> usize {
+        self.upvalues.len()
     }
 }
 
@@ -146,38 +180,38 @@ struct FunctionScope<'a> {
     loop_depth: usize,
 }
 
-pub struct Resolver<'a, 'd> {
-    diagnostics: &'d Diagnostics,
+pub struct Resolver<'a, 'r> {
+    diagnostics: &'r Diagnostics,
     functions: Vec<FunctionScope<'a>>,
     class: ClassContext,
-    result: Resolution,
+    result: &'r Resolution,
     /// Chain links waiting for their other operands to be resolved; see [`Resolver::expr`].
     links: Vec<&'a Expr<'a>>,
 }
 
-/// Resolves a whole program.
-pub fn resolve(program: &[&Stmt<'_>], counts: IdCounts, diagnostics: &Diagnostics) -> Resolution {
-    let mut resolver = Resolver {
-        diagnostics,
-        functions: vec![FunctionScope {
-            id: None,
-            context: FunctionContext::Script,
-            scopes: Vec::new(),
-            upvalues: Vec::new(),
-            upvalue_index: HashMap::new(),
-            loop_depth: 0,
-        }],
-        class: ClassContext::None,
-        links: Vec::new(),
-        result: Resolution {
-            bindings: vec![Binding::Global; counts.refs as usize],
-            captured: vec![false; counts.decls as usize],
-            used: vec![false; counts.decls as usize],
-            upvalues: vec![Vec::new(); counts.functions as usize],
-        },
-    };
-    resolver.stmts(program);
-    resolver.result
+impl<'a, 'r> Resolver<'a, 'r> {
+    /// A resolver at the top level of a script, filling in `result`.
+    pub fn new(result: &'r Resolution, diagnostics: &'r Diagnostics) -> Self {
+        Resolver {
+            diagnostics,
+            functions: vec![FunctionScope {
+                id: None,
+                context: FunctionContext::Script,
+                scopes: Vec::new(),
+                upvalues: Vec::new(),
+                upvalue_index: HashMap::new(),
+                loop_depth: 0,
+            }],
+            class: ClassContext::None,
+            result,
+            links: Vec::new(),
+        }
+    }
+
+    /// Resolves one top-level statement, and with it everything its code needs.
+    pub fn top_level(&mut self, stmt: &'a Stmt<'a>) {
+        self.stmt(stmt);
+    }
 }
 
 impl<'a> Resolver<'a, '_> {
@@ -252,7 +286,7 @@ impl<'a> Resolver<'a, '_> {
     fn use_name(&mut self, name: &str, pos: Pos, id: RefId) {
         let top = self.functions.len() - 1;
         let binding = self.lookup(top, name, pos);
-        self.result.bindings[id.0 as usize] = binding;
+        self.result.bindings[id.0 as usize].set(binding);
     }
 
     /// What `name` means inside function number `level` of the function stack.
@@ -268,7 +302,7 @@ impl<'a> Resolver<'a, '_> {
                         "Can't read local variable in its own initializer.",
                     );
                 }
-                self.result.used[decl.0 as usize] = true;
+                self.result.used[decl.0 as usize].set(true);
                 return Binding::Local(decl);
             }
         }
@@ -278,7 +312,7 @@ impl<'a> Resolver<'a, '_> {
         let capture = match self.lookup(level - 1, name, pos) {
             Binding::Global => return Binding::Global,
             Binding::Local(decl) => {
-                self.result.captured[decl.0 as usize] = true;
+                self.result.captured[decl.0 as usize].set(true);
                 Capture::Local(decl)
             }
             Binding::Upvalue(index) => Capture::Upvalue(index),
@@ -466,7 +500,8 @@ impl<'a> Resolver<'a, '_> {
             .pop()
             .expect("pushed at the start of this function");
         if let Some(id) = finished.id {
-            self.result.upvalues[id.0 as usize] = finished.upvalues;
+            // Each function is resolved once, so the cell is always empty here.
+            let _ = self.result.upvalues[id.0 as usize].set(finished.upvalues);
         }
     }
 

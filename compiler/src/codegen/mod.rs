@@ -207,7 +207,8 @@ enum Buffers {
 
 /// One source module to generate.
 pub struct Unit<'r> {
-    pub program: &'r [&'r Stmt<'r>],
+    /// How many top-level statements it has (only counted, to size tables).
+    pub statements: usize,
     pub resolution: &'r Resolution,
     pub file_name: &'r str,
     pub source: &'r str,
@@ -225,39 +226,69 @@ pub struct Generated {
     pub exports: Vec<Export>,
 }
 
-/// Generates one module's code into `program`; `None` if a function ran out of registers
-/// (reported).
-pub fn generate<'r>(
-    unit: Unit<'r>,
-    program: &'r mut ProgramBuilder,
-    diagnostics: &'r Diagnostics,
-) -> Option<Generated> {
-    let file = program.file(unit.file_name);
-    // The resolver numbered the unit's functions; the script is one more.
-    program.reserve_functions(unit.resolution.upvalues.len() + 1);
-    // Most top-level statements of a long script declare a global. Only counted, not
-    // inspected: reading every statement here would take a cache miss on each.
-    let declarations = unit.program.len();
-    let mut generator = Generator {
-        program,
-        file,
-        source: unit.source,
-        resolution: unit.resolution,
-        diagnostics,
-        decl_regs: vec![0; unit.resolution.captured.len()],
-        functions: Vec::new(),
-        globals: hashbrown::HashMap::with_capacity(declarations),
-        exports: Vec::new(),
-        imports: unit.imports,
-        module: unit.module,
-        pending_links: Vec::new(),
-        spare_states: Vec::new(),
-    };
-    let function = generator.script(unit.program).ok()?;
-    Some(Generated {
-        function,
-        exports: generator.exports,
-    })
+/// Generates one module's code into a program, a top-level statement at a time, as the
+/// resolver finishes each (see [`Resolution`]).
+pub struct UnitGenerator<'r> {
+    generator: Generator<'r>,
+    /// The prototype reserved for the unit's top-level code.
+    script: u32,
+    /// A function ran out of registers (reported); nothing more is generated.
+    failed: bool,
+}
+
+impl<'r> UnitGenerator<'r> {
+    /// Starts generating `unit` into `program`, reporting into `diagnostics`.
+    pub fn new(
+        unit: Unit<'r>,
+        program: &'r mut ProgramBuilder,
+        diagnostics: &'r Diagnostics,
+    ) -> Self {
+        let file = program.file(unit.file_name);
+        // The resolver numbered the unit's functions; the script is one more.
+        program.reserve_functions(unit.resolution.function_count() + 1);
+        let mut generator = Generator {
+            program,
+            file,
+            source: unit.source,
+            resolution: unit.resolution,
+            diagnostics,
+            decl_regs: vec![0; unit.resolution.decl_count()],
+            functions: Vec::new(),
+            // Most top-level statements of a long script declare a global.
+            globals: hashbrown::HashMap::with_capacity(unit.statements),
+            exports: Vec::new(),
+            imports: unit.imports,
+            module: unit.module,
+            pending_links: Vec::new(),
+            spare_states: Vec::new(),
+        };
+        let script = generator.program.reserve_function();
+        generator.begin_function(FunctionKind::Function, 0, false);
+        UnitGenerator {
+            generator,
+            script,
+            failed: false,
+        }
+    }
+
+    /// Generates the next top-level statement, which the resolver has just resolved.
+    pub fn top_level(&mut self, stmt: &'r Stmt<'r>) {
+        if !self.failed {
+            self.failed = self.generator.stmt(stmt).is_err();
+        }
+    }
+
+    /// Ends the unit's top-level code; `None` if a function ran out of registers (reported).
+    pub fn finish(mut self) -> Option<Generated> {
+        if self.failed {
+            return None;
+        }
+        self.generator.end_script(self.script).ok()?;
+        Some(Generated {
+            function: self.script,
+            exports: self.generator.exports,
+        })
+    }
 }
 
 impl<'r> Generator<'r> {
@@ -267,10 +298,8 @@ impl<'r> Generator<'r> {
             .expect("code is only generated inside a function")
     }
 
-    fn script(&mut self, program: &'r [&'r Stmt<'r>]) -> Gen<u32> {
-        let proto = self.program.reserve_function();
-        self.begin_function(FunctionKind::Function, 0, false);
-        self.stmts(program)?;
+    /// Ends the top-level code begun by [`UnitGenerator::new`] into prototype `proto`.
+    fn end_script(&mut self, proto: u32) -> Gen<()> {
         let end = crate::lexer::Lexer::end_position(self.source);
         match self.module {
             // An imported module's top level hands its module object to the importer.
@@ -283,11 +312,11 @@ impl<'r> Generator<'r> {
                 self.emit(Instr::ReturnNil {}, end);
             }
         }
-        let state = self.functions.pop().expect("pushed above");
+        let state = self.functions.pop().expect("begun by UnitGenerator::new");
         let name = self.program.string("script");
         // The last function of the unit: no other will reuse its buffers.
         self.finish_function(proto, name, 0, Vec::new(), state, Buffers::GiveAway);
-        Ok(proto)
+        Ok(())
     }
 
     /// Global `name` of this module's namespace, added if new.
@@ -339,7 +368,9 @@ impl<'r> Generator<'r> {
             self.emit(Instr::ReturnNil {}, end);
         }
         let state = self.functions.pop().expect("pushed above");
-        let upvalues = self.resolution.upvalues[function.id.0 as usize]
+        let upvalues = self
+            .resolution
+            .upvalues(function.id)
             .iter()
             .map(|capture| match *capture {
                 Capture::Local(decl) => UpvalueDesc {
