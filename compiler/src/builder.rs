@@ -22,6 +22,10 @@ use crate::ast::*;
 use crate::diagnostic::{Diagnostics, Near, Pos};
 use crate::lexer::{self, LexError, Token};
 
+mod operators;
+
+pub use operators::{Operation, Operator};
+
 /// How deeply expressions and statements may nest (counting every node on the path from a
 /// statement at the top of the file, and a left-leaning chain as one node). The recursive passes
 /// run on a thread with a stack sized for this (see `compile_source`); 1,000 is far beyond
@@ -77,6 +81,8 @@ pub struct Builder<'a> {
     /// Every `import` path with where it was written, in source order, so the module
     /// bundler can load the modules without walking the tree.
     imports: RefCell<Vec<(&'a str, Pos)>>,
+    /// Left operands waiting for their binary operator's right operand (see [`operators`]).
+    pending: RefCell<Vec<operators::Pending<'a>>>,
 }
 
 impl<'a> Builder<'a> {
@@ -89,6 +95,7 @@ impl<'a> Builder<'a> {
             next_decl: Cell::new(0),
             next_function: Cell::new(0),
             imports: RefCell::new(Vec::new()),
+            pending: RefCell::new(Vec::new()),
         }
     }
 
