@@ -1,5 +1,14 @@
 //! Criterion benchmarks of the compiler: lines per second on generated programs
 //! of 10,000 and 100,000 lines, to show that cost grows linearly with size.
+//!
+//! The compiler runs here with the allocator `pvm compile` runs it with (mimalloc, see
+//! src/allocator.rs), so the numbers are the command's: a compile allocates a few large
+//! arena chunks and many small vectors, and glibc's malloc, which the other benchmarks keep,
+//! makes it about a fifth slower.
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
