@@ -14,7 +14,10 @@ use crate::diagnostic::{Diagnostics, Near, Pos};
 /// A Lox token. Literal payloads borrow from the source; string literals keep their quotes and
 /// are decoded by [`decode_string_literal`] so that escape handling lives in one place.
 #[derive(Logos, Debug, Clone, Copy, PartialEq)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(extras = Lines)]
+#[logos(skip r"[ \t\r\f]+")]
+// Newlines are skipped one by one so that each one moves the line start (see [`Lines`]).
+#[logos(skip(r"\n", callback = newline))]
 // A comment runs to the end of its line by definition, so the greedy match is the point.
 #[logos(skip(r"//[^\n]*", allow_greedy = true))]
 pub enum Token<'src> {
@@ -150,57 +153,63 @@ pub enum Token<'src> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LexError {}
 
-/// Tracks line and column for byte offsets that only ever move forward.
-#[derive(Debug)]
-struct PositionTracker<'src> {
-    source: &'src str,
-    at: Pos,
+/// Where the lexer's current line starts, so that a token's position is a subtraction rather
+/// than a scan of everything since the last token: logos's newline rule moves it past each
+/// newline between tokens ([`newline`]), and [`Lexer`] past those inside string literals.
+#[derive(Debug, Clone, Copy)]
+pub struct Lines {
+    /// The current line, from 1.
+    line: u32,
+    /// The byte offset where the current line starts.
+    start: usize,
+    /// UTF-8 continuation bytes between `start` and the lexer's position. Columns count
+    /// characters, and every byte but a continuation byte starts one; only string literals
+    /// and invalid characters can hold any (comments run to the end of their line).
+    continuations: u32,
 }
 
-impl<'src> PositionTracker<'src> {
-    fn new(source: &'src str) -> Self {
-        PositionTracker {
-            source,
-            at: Pos {
-                line: 1,
-                column: 1,
-                offset: 0,
-            },
+impl Default for Lines {
+    fn default() -> Self {
+        Lines {
+            line: 1,
+            start: 0,
+            continuations: 0,
         }
     }
+}
 
-    /// The position of byte `offset`, which must not be before the last one asked for.
-    ///
-    /// Columns count characters, so the scan counts the bytes that start one (every byte but a
-    /// UTF-8 continuation byte) rather than decoding characters: the same count, where decoding
-    /// made this a tenth of the compiler's instructions.
-    fn advance_to(&mut self, offset: usize) -> Pos {
-        let from = self.at.offset as usize;
-        let bytes = self.source.as_bytes().get(from..offset).unwrap_or_default();
-        let (mut line, mut column) = (self.at.line, self.at.column);
-        for &byte in bytes {
-            if byte == b'\n' {
-                line += 1;
-                column = 1;
-            } else if !is_utf8_continuation(byte) {
-                column += 1;
-            }
-        }
-        self.at = Pos {
-            line,
-            column,
+impl Lines {
+    /// The position of byte `offset` of the current line, at or after everything passed.
+    fn pos(&self, offset: usize) -> Pos {
+        Pos {
+            line: self.line,
+            column: 1 + (offset - self.start) as u32 - self.continuations,
             offset: offset as u32,
-        };
-        self.at
+        }
     }
 
-    /// Like [`PositionTracker::advance_to`] for a token known to be ASCII without newlines
-    /// (anything but a string literal or an invalid character), which ends `length` columns on.
-    fn advance_ascii(&mut self, length: usize) -> Pos {
-        self.at.column += length as u32;
-        self.at.offset += length as u32;
-        self.at
+    /// Moves past `text`, which starts at byte `at` of the source.
+    fn pass(&mut self, text: &[u8], at: usize) {
+        let continuations =
+            |bytes: &[u8]| bytes.iter().filter(|&&b| is_utf8_continuation(b)).count();
+        match text.iter().rposition(|&byte| byte == b'\n') {
+            Some(last) => {
+                self.line += text.iter().filter(|&&byte| byte == b'\n').count() as u32;
+                self.start = at + last + 1;
+                self.continuations = continuations(&text[last + 1..]) as u32;
+            }
+            None => self.continuations += continuations(text) as u32,
+        }
     }
+}
+
+/// logos's callback for a newline between tokens: the next line starts after it.
+fn newline<'src>(lexer: &mut logos::Lexer<'src, Token<'src>>) {
+    let end = lexer.span().end;
+    let lines = &mut lexer.extras;
+    lines.line += 1;
+    lines.start = end;
+    lines.continuations = 0;
 }
 
 /// Whether `byte` continues a UTF-8 character rather than starting one (`10xxxxxx`).
@@ -211,7 +220,6 @@ fn is_utf8_continuation(byte: u8) -> bool {
 /// The token stream the parser consumes: `(start, token, end)` triples.
 pub struct Lexer<'src, 'd> {
     inner: logos::Lexer<'src, Token<'src>>,
-    positions: PositionTracker<'src>,
     diagnostics: &'d Diagnostics,
 }
 
@@ -219,15 +227,15 @@ impl<'src, 'd> Lexer<'src, 'd> {
     pub fn new(source: &'src str, diagnostics: &'d Diagnostics) -> Self {
         Lexer {
             inner: Token::lexer(source),
-            positions: PositionTracker::new(source),
             diagnostics,
         }
     }
 
     /// The position just past the last character, where "error at end" points.
     pub fn end_position(source: &str) -> Pos {
-        let mut tracker = PositionTracker::new(source);
-        tracker.advance_to(source.len())
+        let mut lines = Lines::default();
+        lines.pass(source.as_bytes(), 0);
+        lines.pos(source.len())
     }
 }
 
@@ -237,12 +245,20 @@ impl<'src> Iterator for Lexer<'src, '_> {
     fn next(&mut self) -> Option<Self::Item> {
         let result = self.inner.next()?;
         let span = self.inner.span();
-        let start = self.positions.advance_to(span.start);
+        let start = self.inner.extras.pos(span.start);
         let end = match result {
+            // The only tokens that may hold newlines or non-ASCII characters.
             Ok(Token::String(_) | Token::UnterminatedString) | Err(()) => {
-                self.positions.advance_to(span.end)
+                let text = self.inner.slice().as_bytes();
+                self.inner.extras.pass(text, span.start);
+                self.inner.extras.pos(span.end)
             }
-            _ => self.positions.advance_ascii(span.end - span.start),
+            // ASCII without newlines: one column per byte.
+            _ => Pos {
+                column: start.column + (span.end - span.start) as u32,
+                offset: span.end as u32,
+                ..start
+            },
         };
         let token = match result {
             Ok(Token::UnterminatedString) => {
@@ -434,6 +450,22 @@ mod tests {
             .map(|&(line, column, _)| (line, column))
             .collect();
         assert_eq!(places, [(1, 1), (1, 3), (1, 5), (1, 7), (1, 11), (2, 3)]);
+        // A string that spans lines leaves the columns of its last line; a comment's
+        // characters end with its line.
+        let (tokens, _) = lex("\"a\nxé\" y // é€\n\tz");
+        let places: Vec<_> = tokens
+            .iter()
+            .map(|&(line, column, _)| (line, column))
+            .collect();
+        assert_eq!(places, [(1, 1), (2, 5), (3, 2)]);
+        assert_eq!(
+            Lexer::end_position("é\n€€ "),
+            Pos {
+                line: 2,
+                column: 4,
+                offset: 10
+            }
+        );
     }
 
     #[test]
