@@ -272,12 +272,12 @@ impl<'a> Builder<'a> {
             }
             ExprKind::Get { object, name } => self.expr(
                 name.pos,
-                ExprKind::Set {
+                ExprKind::Set(self.arena.alloc(SetProperty {
                     object,
                     name,
                     value,
                     compound,
-                },
+                })),
             ),
             ExprKind::Index { object, index } => self.expr(
                 target.pos,
@@ -675,9 +675,9 @@ fn first_token_pos(expr: &Expr<'_>) -> Pos {
             ExprKind::Binary { left, .. } | ExprKind::Logical { left, .. } => left,
             ExprKind::Call { callee, .. } => callee,
             ExprKind::Get { object, .. }
-            | ExprKind::Set { object, .. }
             | ExprKind::Index { object, .. }
             | ExprKind::SetIndex { object, .. } => object,
+            ExprKind::Set(set) => set.object,
             ExprKind::Assign { name, .. } => return name.pos,
             _ => return expr.pos,
         };
@@ -728,7 +728,7 @@ fn expr_children_depth(kind: &ExprKind<'_>) -> u32 {
             .map(|arg| arg.depth)
             .fold(callee.depth, u32::max),
         ExprKind::Get { object, .. } => object.depth,
-        ExprKind::Set { object, value, .. } => object.depth.max(value.depth),
+        ExprKind::Set(set) => set.object.depth.max(set.value.depth),
         ExprKind::List(elements) => elements.iter().map(|e| e.depth).max().unwrap_or(0),
         ExprKind::Map(entries) => entries
             .iter()

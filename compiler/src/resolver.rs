@@ -587,9 +587,9 @@ impl<'a> Resolver<'a, '_> {
                 }
             }
             ExprKind::Get { .. } => {}
-            ExprKind::Set { object, value, .. } => {
-                self.expr(object);
-                self.expr(value);
+            ExprKind::Set(set) => {
+                self.expr(set.object);
+                self.expr(set.value);
             }
             ExprKind::List(elements) => {
                 for element in elements.iter() {

@@ -100,13 +100,8 @@ impl<'r> Generator<'r> {
                     self.store_variable(*name, *id, reg)?;
                 }
             }
-            ExprKind::Set {
-                object,
-                name,
-                value,
-                compound,
-            } => {
-                self.set_property(object, *name, value, *compound)?;
+            ExprKind::Set(set) => {
+                self.set_property(set.object, set.name, set.value, set.compound)?;
             }
             ExprKind::SetIndex {
                 object,
@@ -392,13 +387,8 @@ impl<'r> Generator<'r> {
                     self.emit(instr, *at);
                 }
             }
-            ExprKind::Set {
-                object,
-                name,
-                value,
-                compound,
-            } => {
-                let src = self.set_property(object, *name, value, *compound)?;
+            ExprKind::Set(set) => {
+                let src = self.set_property(set.object, set.name, set.value, set.compound)?;
                 if src != dst {
                     self.emit(Instr::Move { dst, src }, pos);
                 }
@@ -696,7 +686,7 @@ pub(super) fn may_write_local(expr: &Expr<'_>, decl: DeclId, resolution: &Resolu
             | ExprKind::Error => false,
             ExprKind::Grouping(inner) => writes(inner),
             ExprKind::Unary { operand, .. } => writes(operand),
-            ExprKind::Set { object, value, .. } => writes(object) || writes(value),
+            ExprKind::Set(set) => writes(set.object) || writes(set.value),
         };
         if others {
             return true;
