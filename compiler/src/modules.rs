@@ -87,13 +87,17 @@ impl<'o> Bundler<'o> {
         self.chain.push(key.to_string());
         let mut imports = HashMap::new();
         // An import can fail with the error in another file (a cycle closed there, an error
-        // in the module), so this unit's own diagnostics may be clean.
+        // in the module), so this unit's own diagnostics may be clean. Its own import errors
+        // wait in a sink of their own until the unit is resolved, so that they follow the
+        // resolver's, as they did when resolution came first: two reports at one position
+        // (a duplicate name and the failed import that declares it) keep their order.
+        let import_diagnostics = Diagnostics::new(key);
         let mut imports_failed = false;
         for (path, pos) in builder.take_imports() {
             if imports.contains_key(path) {
                 continue;
             }
-            match self.import(key, path, pos, &diagnostics) {
+            match self.import(key, path, pos, &import_diagnostics) {
                 Some(target) => {
                     imports.insert(path, target);
                 }
@@ -154,6 +158,7 @@ impl<'o> Bundler<'o> {
                 diagnostics.append(codegen_diagnostics);
             }
         }
+        diagnostics.append(import_diagnostics);
         let failed = !diagnostics.is_empty();
         self.errors.extend(diagnostics.into_sorted());
         let (code, module) = generated.filter(|_| !failed)?;
@@ -357,6 +362,22 @@ mod generation_tests {
     fn register_hungry_function() -> String {
         let locals: String = (0..300).map(|i| format!("var v{i} = {i}; ")).collect();
         format!("fun f() {{ {locals} }}\n")
+    }
+
+    /// A failed import reported where a duplicate name is reported too comes after it, as
+    /// when the whole unit was resolved before its imports were compiled.
+    #[test]
+    fn a_duplicate_name_comes_before_the_failed_import_at_its_place() {
+        let found = errors("{ import \"a/b\"; import \"x/b\"; }");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[1].contains("1:24") && found[1].contains("Already a variable"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].contains("1:24") && found[2].contains("An import path"),
+            "{found:?}"
+        );
     }
 
     #[test]
