@@ -55,98 +55,10 @@ fn jump_operand(instr: &Instr) -> Option<(usize, OperandKind, i64)> {
 }
 
 /// `instr` with its jump offset replaced by `offset`, which the caller has checked fits.
-///
-/// Every jump of a function is patched through here, so the jumps the generator emits most
-/// are rebuilt directly; any other goes through its operand list (which allocates), so an
-/// instruction missing from the match is still handled right, only slower. The casts
-/// truncate exactly as [`Instr::from_parts`] does.
 pub(super) fn with_jump_offset(instr: Instr, offset: i64) -> Instr {
-    let long = offset as i32;
-    let short = offset as i16;
-    match instr {
-        Instr::Jump { .. } => Instr::Jump { offset: long },
-        Instr::JumpIfFalse { cond, .. } => Instr::JumpIfFalse { cond, offset: long },
-        Instr::JumpIfTrue { cond, .. } => Instr::JumpIfTrue { cond, offset: long },
-        Instr::JumpIfLt { a, b, .. } => Instr::JumpIfLt { a, b, offset: long },
-        Instr::JumpIfLe { a, b, .. } => Instr::JumpIfLe { a, b, offset: long },
-        Instr::JumpIfNotLt { a, b, .. } => Instr::JumpIfNotLt { a, b, offset: long },
-        Instr::JumpIfNotLe { a, b, .. } => Instr::JumpIfNotLe { a, b, offset: long },
-        Instr::JumpIfEq { a, b, .. } => Instr::JumpIfEq { a, b, offset: long },
-        Instr::JumpIfNe { a, b, .. } => Instr::JumpIfNe { a, b, offset: long },
-        Instr::JumpIfLtK { a, k, .. } => Instr::JumpIfLtK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfLeK { a, k, .. } => Instr::JumpIfLeK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfGtK { a, k, .. } => Instr::JumpIfGtK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfGeK { a, k, .. } => Instr::JumpIfGeK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfNotLtK { a, k, .. } => Instr::JumpIfNotLtK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfNotLeK { a, k, .. } => Instr::JumpIfNotLeK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfNotGtK { a, k, .. } => Instr::JumpIfNotGtK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfNotGeK { a, k, .. } => Instr::JumpIfNotGeK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfEqK { a, k, .. } => Instr::JumpIfEqK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::JumpIfNeK { a, k, .. } => Instr::JumpIfNeK {
-            a,
-            k,
-            offset: short,
-        },
-        Instr::IncJumpIfLtK { a, step, k, .. } => Instr::IncJumpIfLtK {
-            a,
-            step,
-            k,
-            offset: short,
-        },
-        Instr::IncJumpIfLeK { a, step, k, .. } => Instr::IncJumpIfLeK {
-            a,
-            step,
-            k,
-            offset: short,
-        },
-        other => with_jump_offset_generic(other, offset),
-    }
-}
-
-/// [`with_jump_offset`] for any instruction, through its operand list.
-fn with_jump_offset_generic(instr: Instr, offset: i64) -> Instr {
-    let Some((index, _, _)) = jump_operand(&instr) else {
-        unreachable!("setting the offset of a non-jump {instr:?}")
-    };
-    let mut values: Vec<i64> = instr.operands().iter().map(|o| o.value).collect();
-    values[index] = offset;
-    Instr::from_parts(instr.opcode(), &values).expect("the opcode and operand count are unchanged")
+    instr
+        .with_jump_offset(offset)
+        .unwrap_or_else(|| unreachable!("setting the offset of a non-jump {instr:?}"))
 }
 
 /// The instructions that replace the short jump `instr` when its target is out of range,

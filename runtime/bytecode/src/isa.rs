@@ -189,6 +189,20 @@ macro_rules! operand_type {
     };
 }
 
+/// Sets field `$field` to `$offset` (and `$found`) if its kind is a jump offset; expands to
+/// nothing for any other kind. Used by [`Instr::with_jump_offset`].
+macro_rules! set_jump_operand {
+    (Jump, $field:ident, $offset:ident, $found:ident) => {
+        $field = $offset as i32;
+        $found = true;
+    };
+    (Jump16, $field:ident, $offset:ident, $found:ident) => {
+        $field = $offset as i16;
+        $found = true;
+    };
+    ($other:ident, $field:ident, $offset:ident, $found:ident) => {};
+}
+
 macro_rules! instructions {
     ($(
         $(#[doc = $doc:literal])*
@@ -241,6 +255,21 @@ macro_rules! instructions {
                                 value: $field as i64,
                             });)*
                             operands
+                        }
+                    )*
+                }
+            }
+
+            /// The instruction with its jump offset (a `Jump` or `Jump16` operand) set to
+            /// `offset`, truncated to the operand's width; `None` if it has no jump operand.
+            pub fn with_jump_offset(self, offset: i64) -> Option<Instr> {
+                match self {
+                    $(
+                        #[allow(unused_mut, unused_assignments, unused_variables)]
+                        Instr::$name { $(mut $field),* } => {
+                            let mut found = false;
+                            $(set_jump_operand!($kind, $field, offset, found);)*
+                            found.then_some(Instr::$name { $($field),* })
                         }
                     )*
                 }
@@ -514,6 +543,31 @@ mod tests {
                 spec.contains(&mnemonic),
                 "spec/bytecode.md lacks {mnemonic}"
             );
+        }
+    }
+
+    #[test]
+    fn setting_a_jump_offset_changes_only_the_jump_operand() {
+        for opcode in 0..=u8::MAX {
+            let Some(kinds) = Instr::operand_kinds(opcode) else {
+                continue;
+            };
+            let values: Vec<i64> = (1..=kinds.len() as i64).collect();
+            let instr = Instr::from_parts(opcode, &values).expect("opcode is defined");
+            let is_jump =
+                |kind: &OperandKind| matches!(kind, OperandKind::Jump | OperandKind::Jump16);
+            match instr.with_jump_offset(-7) {
+                None => assert!(!kinds.iter().any(is_jump), "{instr:?} has a jump"),
+                Some(patched) => {
+                    let expected: Vec<i64> = kinds
+                        .iter()
+                        .zip(&values)
+                        .map(|(kind, &value)| if is_jump(kind) { -7 } else { value })
+                        .collect();
+                    let got: Vec<i64> = patched.operands().iter().map(|o| o.value).collect();
+                    assert_eq!(got, expected, "{instr:?}");
+                }
+            }
         }
     }
 
