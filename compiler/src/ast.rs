@@ -312,6 +312,17 @@ pub struct Class<'a> {
     pub methods: &'a [&'a Function<'a>],
 }
 
+/// The statements of `stmts` in order, each handed out after asking the CPU to start loading
+/// the next one's nodes ([`prefetch_next_statement`]): how every pass walks a statement list.
+pub fn prefetching<'s, 'a>(stmts: &'s [&'a Stmt<'a>]) -> impl Iterator<Item = &'a Stmt<'a>> + 's {
+    stmts.iter().enumerate().map(move |(index, &stmt)| {
+        if let Some(next) = stmts.get(index + 1) {
+            prefetch_next_statement(stmt, next);
+        }
+        stmt
+    })
+}
+
 /// Asks the CPU to start loading the nodes of statement `next` while a pass works on
 /// `current`, the statement before it in a list.
 ///
@@ -326,7 +337,7 @@ pub struct Class<'a> {
 /// layout also says how far to prefetch: from `next` up to `current`, at most
 /// [`MAX_PREFETCH`] bytes. Where the layout is otherwise (the arena started a new chunk) only
 /// the lines around `next` are asked for; any address is harmless, only the speed differs.
-pub fn prefetch_next_statement(current: &Stmt<'_>, next: &Stmt<'_>) {
+fn prefetch_next_statement(current: &Stmt<'_>, next: &Stmt<'_>) {
     // Elsewhere there is no stable prefetch; the walk is only slower.
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (current, next);

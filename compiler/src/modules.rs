@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use bumpalo::Bump;
 use pvm_bytecode::{Module, Program, ProgramBuilder};
 
-use crate::ast::prefetch_next_statement;
+use crate::ast::prefetching;
 use crate::builder::{module_binding_name, Builder};
 use crate::codegen::{ImportTarget, Unit, UnitGenerator};
 use crate::diagnostic::{CompileError, Diagnostic, Diagnostics, Near, Pos};
@@ -141,10 +141,7 @@ impl<'o> Bundler<'o> {
             // Each top-level statement is resolved and at once generated, while its nodes are
             // still in the cache; a statement's code needs nothing resolved after it.
             let mut resolver = Resolver::new(&resolution, &diagnostics);
-            for (index, stmt) in stmts.iter().enumerate() {
-                if let Some(next) = stmts.get(index + 1) {
-                    prefetch_next_statement(stmt, next);
-                }
+            for stmt in prefetching(stmts) {
                 resolver.top_level(stmt);
                 if !diagnostics.is_empty() {
                     generator = None;

@@ -343,10 +343,7 @@ impl<'a> Resolver<'a, '_> {
     // ----- statements --------------------------------------------------------------------
 
     fn stmts(&mut self, stmts: &[&'a Stmt<'a>]) {
-        for (index, stmt) in stmts.iter().enumerate() {
-            if let Some(next) = stmts.get(index + 1) {
-                prefetch_next_statement(stmt, next);
-            }
+        for stmt in prefetching(stmts) {
             self.stmt(stmt);
         }
     }

@@ -435,10 +435,7 @@ impl<'r> Generator<'r> {
 
     /// Generates a list of statements, in order.
     pub(super) fn stmts(&mut self, stmts: &'r [&'r Stmt<'r>]) -> Gen<()> {
-        for (index, stmt) in stmts.iter().enumerate() {
-            if let Some(next) = stmts.get(index + 1) {
-                crate::ast::prefetch_next_statement(stmt, next);
-            }
+        for stmt in crate::ast::prefetching(stmts) {
             self.stmt(stmt)?;
         }
         Ok(())
