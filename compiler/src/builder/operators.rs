@@ -74,7 +74,8 @@ pub struct Operation<'a> {
 
 impl<'a> Builder<'a> {
     /// Starts a chain with its first two operands: `left`, then operator `op` (at `pos`) and
-    /// its right operand, which ends at `end`.
+    /// its right operand, which ends at `end`. The chain starts above whatever the stack
+    /// holds: `left` alone is a chain with nothing waiting.
     pub fn start_operation(
         &self,
         left: &'a Expr<'a>,
@@ -83,16 +84,15 @@ impl<'a> Builder<'a> {
         right: &'a Expr<'a>,
         end: Pos,
     ) -> Operation<'a> {
-        let mut stack = self.pending.borrow_mut();
-        let base = stack_len(&stack);
-        stack.push(Pending { left, op, pos });
-        let last = self.settle(&mut stack, base, right, end);
-        Operation {
-            last,
-            end,
+        let base = stack_len(&self.pending.borrow());
+        let alone = Operation {
+            last: left,
+            // Never read: `next_operand` gives the chain its new end.
+            end: pos,
             base,
-            top: stack_len(&stack),
-        }
+            top: base,
+        };
+        self.next_operand(alone, pos, op, right, end)
     }
 
     /// Continues `chain` with operator `op` (at `pos`) and its right operand, which ends at
