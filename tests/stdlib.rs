@@ -677,7 +677,7 @@ fn errors_in_callbacks_are_reported_where_they_happen() {
     ] {
         let program = dir.write(
             &format!("{method}.lox"),
-            &format!("fun boom(x) {{\n  throw Error(\"in callback\");\n}}\n{call}\n"),
+            format!("fun boom(x) {{\n  throw Error(\"in callback\");\n}}\n{call}\n"),
         );
         let outcome = Invocation::new().run(&program);
         assert_eq!(outcome.code, Some(EXIT_RUNTIME), "{method}: {outcome:#?}");

@@ -1,62 +1,16 @@
 //! Running the `pvm` command line in a scratch folder and checking its exit: the
 //! harness of the command-line test files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 // Re-exported so a command-line test file needs one `use`; not every file uses all.
 #[allow(unused_imports)]
 pub use super::{EXIT_COMPILE, EXIT_IO, EXIT_RUNTIME, EXIT_USAGE, PVM};
 
-/// A fresh, empty folder under the system temp folder, removed when dropped.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(label: &str) -> Scratch {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("pvm-cli-{}-{n}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("temp dir writable");
-        Scratch(path)
-    }
-
-    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("temp dir writable");
-        }
-        std::fs::write(&path, contents).expect("temp dir writable");
-        path
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Names of the entries in the folder, sorted.
-    pub fn listing(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .expect("scratch exists")
-            .map(|entry| {
-                entry
-                    .expect("entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+/// The command-line tests' scratch folder is the shared temporary folder.
+#[allow(unused_imports)]
+pub use super::TempDir as Scratch;
 
 pub fn pvm_in(dir: Option<&Path>, args: &[&str]) -> Output {
     let mut command = Command::new(PVM);
